@@ -1,0 +1,21 @@
+from django.contrib import admin
+
+from cleanroom.audit.models import AuditEvent
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the trail is append-only, and `manage.py audit verify` detects any change."""
+
+    list_display = ["created_at", "tenant_slug", "actor_label", "action", "target_type", "target_id"]
+    list_filter = ["action", "tenant_slug"]
+    search_fields = ["action", "target_id", "actor_label"]
+
+    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+        return False

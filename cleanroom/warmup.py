@@ -1,0 +1,26 @@
+"""Load the models in the background at start-up, so the first question does not pay for it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+logger = logging.getLogger(__name__)
+
+
+def warm_up() -> None:
+    from cleanroom.embeddings import embed
+    from cleanroom.llm import ModelUnavailable, answer_backend
+    from cleanroom.pii.engine import analyzer_engine
+
+    analyzer_engine()
+    embed(["warm up"])
+    try:
+        answer_backend().count_tokens("warm up")
+    except ModelUnavailable as exc:
+        logger.warning("answer model not loaded: %s", exc.message)
+    logger.info("models loaded")
+
+
+def warm_up_in_background() -> None:
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cleanroom.errors import ServiceError
+from cleanroom.tenants.permissions import IsTenantEditor, IsTenantMember
+from ingestion.models import Document
+from ingestion.selectors import document_get, document_list
+from ingestion.services import document_create, document_delete
+
+
+class DocumentOutputSerializer(serializers.ModelSerializer):
+    error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Document
+        fields = [
+            "id",
+            "title",
+            "filename",
+            "media_type",
+            "size_bytes",
+            "status",
+            "error",
+            "redaction_counts",
+            "chunk_count",
+            "created_at",
+            "updated_at",
+            "finished_at",
+        ]
+
+    def get_error(self, document: Document) -> dict[str, str] | None:
+        if document.status != Document.Status.FAILED:
+            return None
+        return {"code": document.error_code, "message": document.error_message}
+
+
+class DocumentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True, help_text="The document: PDF, DOCX, HTML, Markdown or text.")
+    title = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+
+class DocumentListApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_permissions(self) -> list:
+        return [IsTenantEditor()] if self.request.method == "POST" else [IsTenantMember()]
+
+    @extend_schema(responses=DocumentOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = LimitOffsetPagination()
+        status_filter = request.query_params.get("status")
+        if status_filter and status_filter not in Document.Status.values:
+            raise ServiceError(
+                "invalid_input",
+                f"status must be one of {', '.join(Document.Status.values)}.",
+                status_code=400,
+            )
+        page = paginator.paginate_queryset(document_list(tenant=request.tenant, status=status_filter), request)
+        return paginator.get_paginated_response(DocumentOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=DocumentUploadSerializer, responses={202: DocumentOutputSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = DocumentUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        document = document_create(
+            tenant=request.tenant,
+            user=request.user,
+            upload=serializer.validated_data["file"],
+            title=serializer.validated_data.get("title", ""),
+        )
+        return Response(DocumentOutputSerializer(document).data, status=status.HTTP_202_ACCEPTED)
+
+
+class DocumentDetailApi(APIView):
+    def get_permissions(self) -> list:
+        return [IsTenantEditor()] if self.request.method == "DELETE" else [IsTenantMember()]
+
+    def _get(self, request: Request, document_id: str) -> Document:
+        document = document_get(tenant=request.tenant, document_id=document_id)
+        if document is None:
+            raise ServiceError("not_found", "No such object.", status_code=404)
+        return document
+
+    @extend_schema(responses=DocumentOutputSerializer)
+    def get(self, request: Request, document_id: str) -> Response:
+        return Response(DocumentOutputSerializer(self._get(request, document_id)).data)
+
+    def delete(self, request: Request, document_id: str) -> Response:
+        document_delete(tenant=request.tenant, user=request.user, document=self._get(request, document_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from pgvector.django import HnswIndex, VectorField
+
+from cleanroom.embeddings import EMBEDDING_DIMENSIONS
+from cleanroom.tenants.models import Tenant
+
+
+class Document(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        PROCESSING = "processing", "Processing"
+        INDEXED = "indexed", "Indexed"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="documents")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Title and file name can name people too: both are filled in by the worker, redacted, never raw.
+    title = models.CharField(max_length=300, blank=True)
+    filename = models.CharField(max_length=255, blank=True)
+    media_type = models.CharField(max_length=100)
+    size_bytes = models.BigIntegerField()
+    content_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the uploaded bytes.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    redaction_counts = models.JSONField(default=dict, blank=True)
+    manifest = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Detector, models and policy used, counts, and hashes; never values.",
+    )
+    chunk_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    processing_started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="document_tenant_recent")]
+
+    def __str__(self) -> str:
+        return self.title or f"Document {self.pk}"
+
+    @property
+    def display_title(self) -> str:
+        return self.title or "(awaiting redaction)"
+
+    @property
+    def redaction_total(self) -> int:
+        return sum(self.redaction_counts.values())
+
+
+class Chunk(models.Model):
+    # The tenant sits on every chunk so that a search is scoped without a join.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    ordinal = models.PositiveIntegerField()
+    section = models.CharField(max_length=300, blank=True, help_text="Page or heading the text came from.")
+    text = models.TextField(help_text="Redacted text: personal data was replaced before it was stored.")
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document_id", "ordinal"]
+        constraints = [models.UniqueConstraint(fields=["document", "ordinal"], name="chunk_unique_ordinal")]
+        indexes = [
+            models.Index(fields=["tenant", "document"], name="chunk_tenant_document"),
+            HnswIndex(
+                name="chunk_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}#{self.ordinal}"

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cleanroom.errors import ServiceError
+from cleanroom.tenants.models import Role
+from cleanroom.tenants.web import tenant_view
+from ingestion.models import Document
+from ingestion.selectors import chunk_list, document_get, document_list
+from ingestion.services import document_create, document_delete
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_view()
+def documents(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        if not request.membership.has_role(Role.EDITOR):
+            messages.error(request, "Your role in this tenant does not allow uploading documents.")
+            return redirect("web:documents")
+        upload = request.FILES.get("file")
+        if upload is None:
+            messages.error(request, "Choose a file to upload.")
+            return redirect("web:documents")
+        try:
+            document_create(
+                tenant=request.tenant, user=request.user, upload=upload, title=request.POST.get("title", "")
+            )
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Uploaded. Personal data is being removed before the document is indexed.")
+        return redirect("web:documents")
+    page = Paginator(document_list(tenant=request.tenant), 25).get_page(request.GET.get("page"))
+    return render(request, "documents/list.html", {"page": page, "can_edit": request.membership.has_role(Role.EDITOR)})
+
+
+@require_GET
+@tenant_view()
+def documents_status(request: HttpRequest) -> JsonResponse:
+    """What the list page polls to show live status without reloading."""
+    ids = [value for value in request.GET.get("ids", "").split(",") if value][:100]
+    rows = []
+    for document_id in ids:
+        document = document_get(tenant=request.tenant, document_id=document_id)
+        if document is not None:
+            rows.append(
+                {
+                    "id": str(document.pk),
+                    "status": document.status,
+                    "status_label": document.get_status_display(),
+                    "title": document.display_title,
+                    "chunk_count": document.chunk_count,
+                    "redacted": document.redaction_total,
+                    "error": document.error_message,
+                }
+            )
+    return JsonResponse({"documents": rows})
+
+
+def _document_or_404(request: HttpRequest, document_id: str) -> Document:
+    document = document_get(tenant=request.tenant, document_id=document_id)
+    if document is None:
+        raise Http404("No such document.")
+    return document
+
+
+@require_GET
+@tenant_view()
+def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
+    document = _document_or_404(request, document_id)
+    return render(
+        request,
+        "documents/detail.html",
+        {
+            "document": document,
+            "chunks": chunk_list(tenant=request.tenant, document=document)[:200],
+            "can_edit": request.membership.has_role(Role.EDITOR),
+        },
+    )
+
+
+@require_POST
+@tenant_view(Role.EDITOR)
+def document_remove(request: HttpRequest, document_id: str) -> HttpResponse:
+    document = _document_or_404(request, document_id)
+    document_delete(tenant=request.tenant, user=request.user, document=document)
+    messages.success(request, "The document, its chunks and its vectors were deleted.")
+    return redirect("web:documents")

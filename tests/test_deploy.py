@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_compose_file_is_valid_and_has_the_production_services():
+    if shutil.which("docker-compose") is None:
+        pytest.fail("docker-compose is not installed; `make test` installs it (Debian package docker-compose)")
+    result = subprocess.run(
+        ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin:/usr/local/bin", "DJANGO_SECRET_KEY": "x", "POSTGRES_PASSWORD": "x"},
+    )
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(result.stdout)
+    assert {"db", "redis", "web", "worker"} <= set(config["services"])
+    assert config["services"]["db"]["image"].startswith("pgvector/pgvector")
+    assert "gunicorn" in " ".join(config["services"]["web"]["command"])
+    assert "celery" in " ".join(config["services"]["worker"]["command"])
+
+
+def test_dockerfile_installs_cpu_torch_before_the_project():
+    text = (ROOT / "Dockerfile").read_text()
+    assert "FROM python:3.11" in text
+    assert text.index("torch==2.13.0") < text.index("pip install --no-cache-dir .")
