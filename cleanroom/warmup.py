@@ -8,13 +8,18 @@ import threading
 logger = logging.getLogger(__name__)
 
 
-def warm_up() -> None:
+def warm_up_ingestion() -> None:
     from cleanroom.embeddings import embed
-    from cleanroom.llm import ModelUnavailable, answer_backend
     from cleanroom.pii.engine import analyzer_engine
 
     analyzer_engine()
     embed(["warm up"])
+
+
+def warm_up() -> None:
+    from cleanroom.llm import ModelUnavailable, answer_backend
+
+    warm_up_ingestion()
     try:
         answer_backend().count_tokens("warm up")
     except ModelUnavailable as exc:

@@ -68,3 +68,8 @@ def test_policy_entities_decide_what_is_redacted():
 def test_identifier_type_words_survive():
     result = redact("Quote the PAN and the Aadhaar number on the form.", entities=DEFAULT_REDACT_ENTITIES)
     assert "PAN" in result.text and "Aadhaar" in result.text
+
+
+def test_addresses_on_internal_domains_are_redacted_too():
+    result = redact("Mail anita.desai@corp.example or payroll@bank.internal today.", entities=["EMAIL_ADDRESS"])
+    assert result.text == "Mail <EMAIL_ADDRESS> or <EMAIL_ADDRESS> today."

@@ -47,8 +47,10 @@ def _offline_email_recognizer():  # noqa: ANN202
     extractor = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
     class OfflineEmailRecognizer(EmailRecognizer):
-        def validate_result(self, pattern_text: str) -> bool:
-            return extractor(pattern_text).fqdn != ""
+        def validate_result(self, pattern_text: str) -> bool | None:
+            # A known public suffix confirms the match (score 1.0). An unknown one (corp.local, bank.internal,
+            # example) is still an address of someone: keep the pattern's own score instead of dropping it.
+            return True if extractor(pattern_text).fqdn else None
 
     return OfflineEmailRecognizer()
 
