@@ -149,6 +149,13 @@ def document_process(*, document_id: str) -> None:
         _discard_raw(document.pk)
 
 
+def embedding_text(title: str, section: str, text: str) -> str:
+    if section.startswith("page "):  # a page number says nothing about the content
+        section = ""
+    context = [part for part in dict.fromkeys((title.strip(), section.strip())) if part and part not in text[:200]]
+    return "\n".join([*context, text])
+
+
 def _index(document: Document, raw_path: Path, meta_path: Path) -> None:
     if not raw_path.exists():
         raise ServiceError("upload_missing", "The uploaded file is no longer available; upload it again.")
@@ -177,7 +184,12 @@ def _index(document: Document, raw_path: Path, meta_path: Path) -> None:
     )
     if not pieces:
         raise ServiceError("no_text", "No text was left to index after extraction.")
-    vectors = embed([piece.text for piece in pieces], batch_size=settings.EMBEDDING_BATCH_SIZE)
+    # The title and section go into what is embedded (not into the stored text): a passage that says "it is
+    # granted for 12 days" is found by a question about sick leave when its heading says "Sick leave".
+    vectors = embed(
+        [embedding_text(safe_title, piece.section, piece.text) for piece in pieces],
+        batch_size=settings.EMBEDDING_BATCH_SIZE,
+    )
 
     raw_text = "\n\n".join(raw_texts)
     manifest = {

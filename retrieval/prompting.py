@@ -59,3 +59,42 @@ def cited_numbers(answer: str, passage_count: int) -> list[int]:
 def is_abstention(answer: str) -> bool:
     stripped = answer.strip()
     return not stripped or bool(_ABSTAIN.search(stripped[:200]))
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+STOPWORDS = frozenset(
+    "a an and are as at be by can do does for from has have how i in is it its me my of on or the their there "
+    "this to was were what when where which who whom why will with you your".split()
+)
+
+
+def _content_words(text: str) -> set[str]:
+    return {word for word in _WORD.findall(text.lower()) if word not in STOPWORDS and len(word) > 1}
+
+
+def best_snippet(text: str, question: str, *, limit: int) -> str:
+    """The part of a passage that shares most words with the question, grown with its neighbours up to `limit`
+    characters, so a citation shows why it was cited rather than the passage's first lines."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    sentences = [s for s in _SENTENCE.split(text) if s]
+    wanted = _content_words(question)
+    scores = [len(wanted & _content_words(sentence)) for sentence in sentences]
+    best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
+    start = end = best
+    length = len(sentences[best])
+    while True:
+        grown = False
+        for candidate in (end + 1, start - 1):
+            if 0 <= candidate < len(sentences) and length + 1 + len(sentences[candidate]) <= limit:
+                length += 1 + len(sentences[candidate])
+                start, end = min(start, candidate), max(end, candidate)
+                grown = True
+        if not grown:
+            break
+    snippet = " ".join(sentences[start : end + 1])
+    if len(snippet) > limit:
+        snippet = snippet[: limit - 1].rsplit(" ", 1)[0]
+    return ("… " if start > 0 else "") + snippet + (" …" if end < len(sentences) - 1 or len(snippet) < length else "")

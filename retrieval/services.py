@@ -14,7 +14,7 @@ from cleanroom.pii.engine import redact
 from cleanroom.policies.selectors import TenantPolicy, tenant_policy
 from cleanroom.residency import check_processing_allowed
 from cleanroom.tenants.models import Tenant
-from retrieval.prompting import NO_ANSWER, build_messages, cited_numbers, is_abstention
+from retrieval.prompting import NO_ANSWER, best_snippet, build_messages, cited_numbers, is_abstention
 from retrieval.selectors import ScoredChunk, chunk_search
 
 logger = logging.getLogger(__name__)
@@ -34,9 +34,8 @@ class Citation:
     score: float
 
     @classmethod
-    def from_chunk(cls, chunk: ScoredChunk) -> Citation:
-        text = " ".join(chunk.text.split())
-        snippet = text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    def from_chunk(cls, chunk: ScoredChunk, question: str) -> Citation:
+        snippet = best_snippet(chunk.text, question, limit=SNIPPET_CHARS)
         return cls(chunk.document_id, chunk.chunk_id, chunk.title, snippet, chunk.score)
 
 
@@ -105,13 +104,13 @@ def answer_finish(*, prepared: PreparedQuestion, user: AbstractBaseUser | None, 
         abstained = True
         answer_text = NO_ANSWER
         # Still show the closest passages, so a person can judge for themselves.
-        citations = [Citation.from_chunk(chunk) for chunk in prepared.retrieved[:3]]
+        citations = [Citation.from_chunk(chunk, prepared.question) for chunk in prepared.retrieved[:3]]
     else:
         abstained = False
         answer_text = text
         numbers = cited_numbers(text, len(prepared.relevant))
         cited = [prepared.relevant[n - 1] for n in numbers] or prepared.relevant
-        citations = [Citation.from_chunk(chunk) for chunk in cited]
+        citations = [Citation.from_chunk(chunk, prepared.question) for chunk in cited]
     backend = prepared.backend
     audit_record(
         tenant=prepared.tenant,

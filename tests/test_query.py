@@ -101,3 +101,15 @@ class TestQueryApi:
         assert "<EMAIL_ADDRESS>" in question
         assert event.details["model"] and len(event.details["model_sha256"]) == 64
         assert event.details["sampling"]["temperature"] == 0.0
+
+
+def test_snippet_shows_the_part_that_matches_the_question():
+    from retrieval.prompting import best_snippet
+
+    text = " ".join(f"Filler sentence number {i} about nothing in particular." for i in range(20))
+    text += " Sick leave is granted for up to 12 days per year. " + text
+    snippet = best_snippet(text, "How many days of sick leave?", limit=200)
+    assert "Sick leave is granted for up to 12 days per year." in snippet
+    assert len(snippet) <= 204
+    assert snippet.startswith("… ") and snippet.endswith(" …")
+    assert best_snippet("Short passage.", "anything", limit=200) == "Short passage."
