@@ -6,12 +6,18 @@ from typing import Any
 
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from cleanroom.errors import ServiceError
 
 NOT_FOUND = {"error": {"code": "not_found", "message": "No such object."}}
+
+
+class Pagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 200
 
 
 def error_response(code: str, message: str, status_code: int, fields: dict[str, Any] | None = None) -> Response:

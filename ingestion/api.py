@@ -2,12 +2,12 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cleanroom.api import Pagination
 from cleanroom.errors import ServiceError
 from cleanroom.tenants.permissions import IsTenantEditor, IsTenantMember
 from ingestion.models import Document
@@ -54,7 +54,7 @@ class DocumentListApi(APIView):
 
     @extend_schema(responses=DocumentOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        paginator = LimitOffsetPagination()
+        paginator = Pagination()
         status_filter = request.query_params.get("status")
         if status_filter and status_filter not in Document.Status.values:
             raise ServiceError(

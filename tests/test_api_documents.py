@@ -36,6 +36,12 @@ class TestUpload:
         # Nothing unredacted is in the database yet: the title waits in quarantine until the worker redacts it.
         assert document.title == ""
 
+    def test_worker_is_queued_only_after_commit(self, alice, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            response = _post(alice.client(), "expenses.txt", TEXT)
+        assert response.status_code == 202
+        assert len(callbacks) == 1
+
     def test_raw_upload_is_deleted_once_indexed(self, alice):
         document = ingest(alice, "expenses.txt", TEXT)
         assert document.status == Document.Status.INDEXED
@@ -110,6 +116,7 @@ class TestReadAndDelete:
         body = client.get("/api/v1/documents?limit=1").json()
         assert body["count"] == 2 and len(body["results"]) == 1
         assert client.get("/api/v1/documents?status=queued").json()["count"] == 1
+        assert len(client.get("/api/v1/documents?limit=100000").json()["results"]) == 2  # capped, not refused
         bad = client.get("/api/v1/documents?status=bogus")
         assert bad.status_code == 400 and _error(bad)["code"] == "invalid_input"
 

@@ -46,6 +46,12 @@ def test_text_in_latin1_is_decoded_not_crashed():
     assert "Zürich" in extract(data, "notes.txt").text
 
 
+def test_utf16_text_with_bom_is_decoded():
+    data = "Überstunden werden mit 25 % Zuschlag vergütet.".encode("utf-16")
+    assert sniff_media_type(data, "notes.txt") == extraction.TEXT
+    assert "Zuschlag vergütet" in extract(data, "notes.txt").text
+
+
 def test_type_is_decided_by_content_not_name():
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
     with pytest.raises(ExtractionError) as caught:
