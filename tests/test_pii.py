@@ -73,3 +73,33 @@ def test_identifier_type_words_survive():
 def test_addresses_on_internal_domains_are_redacted_too():
     result = redact("Mail anita.desai@corp.example or payroll@bank.internal today.", entities=["EMAIL_ADDRESS"])
     assert result.text == "Mail <EMAIL_ADDRESS> or <EMAIL_ADDRESS> today."
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Badges are issued by Kavya Iyer on Monday.", "Kavya Iyer"),
+        ("Smt. Sunita Devi signed the form.", "Sunita Devi"),
+        ("Applicant: Mohan Lal\nDate: today", "Mohan Lal"),
+        ("Property of Anil Kumar W/o none", "Anil Kumar"),
+        ("wife of Shri Ramesh Yadav, resident of Patna", "Ramesh Yadav"),
+    ],
+)
+def test_name_recognizer_finds_indian_names_and_labelled_names(text, name):
+    from cleanroom.pii.names import find_names
+
+    spans = {text[start:end] for start, end, _ in find_names(text)}
+    assert name in spans
+
+
+def test_name_recognizer_leaves_ordinary_capitalised_text_alone():
+    from cleanroom.pii.names import find_names
+
+    assert find_names("The Reserve Bank of India publishes the Annual Report in June.") == []
+
+
+def test_name_broken_across_a_pdf_line_is_found_whole():
+    from cleanroom.pii.names import find_names
+
+    text = "For payroll contact Anita\nDesai in the finance team."
+    assert "Anita\nDesai" in {text[start:end] for start, end, _ in find_names(text)}

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterable
 from functools import cache
 
-from cleanroom.pii.names import IndicNameRecognizer
+from cleanroom.pii.names import indic_name_recognizer
 from cleanroom.pii.redaction import Redacted, Span, apply_redactions, merge_counts
 
 logger = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def analyzer_engine():  # noqa: ANN201 - presidio_analyzer.AnalyzerEngine, impor
     ):
         if recognizer_class.__name__ not in loaded:
             registry.add_recognizer(recognizer_class())
-    registry.add_recognizer(IndicNameRecognizer())
+    registry.add_recognizer(indic_name_recognizer())
     return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
 
 

@@ -10,9 +10,7 @@ en_core_web_sm was trained mostly on Western news text: it finds "Sarah Johnson"
 from __future__ import annotations
 
 import re
-
-from presidio_analyzer import EntityRecognizer, RecognizerResult
-from presidio_analyzer.nlp_engine import NlpArtifacts
+from typing import Any
 
 GIVEN_NAMES = frozenset(
     """
@@ -53,11 +51,12 @@ FIELD_LABELS = (
 )
 
 _WORD = r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
-_NAME_RUN = rf"{_WORD}(?:\s+(?:[A-Z]\.\s*)?{_WORD}){{0,3}}"
+# Names never span lines: "Applicant: Mohan Lal\nDate: ..." must not swallow "Date".
+_NAME_RUN = rf"{_WORD}(?:[ \t]+(?:[A-Z]\.[ \t]*)?{_WORD}){{0,3}}"
 
-_AFTER_HONORIFIC = re.compile(rf"\b(?:{HONORIFICS})\.?\s+(?P<name>{_NAME_RUN})")
-_AFTER_RELATION = re.compile(rf"\b(?:{RELATIONS})\.?\s+(?:(?:{HONORIFICS})\.?\s+)?(?P<name>{_NAME_RUN})")
-_AFTER_LABEL = re.compile(rf"(?im)\b(?:{FIELD_LABELS})\s*[:\-–]\s*(?-i:(?P<name>{_NAME_RUN}))")
+_AFTER_HONORIFIC = re.compile(rf"\b(?:{HONORIFICS})\.?[ \t]+(?P<name>{_NAME_RUN})")
+_AFTER_RELATION = re.compile(rf"\b(?:{RELATIONS})\.?[ \t]+(?:(?:{HONORIFICS})\.?[ \t]+)?(?P<name>{_NAME_RUN})")
+_AFTER_LABEL = re.compile(rf"(?im)\b(?:{FIELD_LABELS})[ \t]*[:\-–][ \t]*(?-i:(?P<name>{_NAME_RUN}))")
 _CAPITALISED_RUN = re.compile(rf"\b{_NAME_RUN}\b")
 
 HONORIFIC_SCORE = 0.85
@@ -71,44 +70,65 @@ def _known(word: str) -> tuple[bool, bool]:
     return lowered in GIVEN_NAMES, lowered in SURNAMES
 
 
-class IndicNameRecognizer(EntityRecognizer):
-    def __init__(self) -> None:
-        super().__init__(supported_entities=["PERSON"], name="IndicNameRecognizer", supported_language="en")
+def find_names(text: str) -> list[tuple[int, int, float]]:
+    """(start, end, score) of likely person names. Pure: regular expressions and word lists only."""
+    found: list[tuple[int, int, float]] = []
+    for pattern, score in (
+        (_AFTER_HONORIFIC, HONORIFIC_SCORE),
+        (_AFTER_RELATION, HONORIFIC_SCORE),
+        (_AFTER_LABEL, LABEL_SCORE),
+    ):
+        found.extend((match.start("name"), match.end("name"), score) for match in pattern.finditer(text))
+    for match in _CAPITALISED_RUN.finditer(text):
+        words = match.group(0).split()
+        flags = [_known(word) for word in words]
+        if len(words) >= 2 and any(given or surname for given, surname in flags):
+            found.append((match.start(), match.end(), GAZETTEER_SCORE))
+        elif len(words) == 1 and flags[0][0]:
+            found.append((match.start(), match.end(), SINGLE_NAME_SCORE))
+    return [_across_line_break(text, start, end, score) for start, end, score in found]
 
-    def load(self) -> None:
-        pass
 
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        if "PERSON" not in entities:
-            return []
-        results: list[RecognizerResult] = []
-        for pattern, score in (
-            (_AFTER_HONORIFIC, HONORIFIC_SCORE),
-            (_AFTER_RELATION, HONORIFIC_SCORE),
-            (_AFTER_LABEL, LABEL_SCORE),
-        ):
-            for match in pattern.finditer(text):
-                results.append(self._result(match.start("name"), match.end("name"), score))
-        for match in _CAPITALISED_RUN.finditer(text):
-            words = match.group(0).split()
-            flags = [_known(word) for word in words]
-            if len(words) >= 2 and any(given or surname for given, surname in flags):
-                results.append(self._result(match.start(), match.end(), GAZETTEER_SCORE))
-            elif len(words) == 1 and flags[0][0]:
-                results.append(self._result(match.start(), match.end(), SINGLE_NAME_SCORE))
-        return results
+_NEXT_LINE_WORD = re.compile(rf"[ \t]*\r?\n[ \t]*({_WORD})")
 
-    def _result(self, start: int, end: int, score: float) -> RecognizerResult:
-        return RecognizerResult(
-            entity_type="PERSON",
-            start=start,
-            end=end,
-            score=score,
-            analysis_explanation=None,
-            recognition_metadata={
-                RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-            },
-        )
+
+def _across_line_break(text: str, start: int, end: int, score: float) -> tuple[int, int, float]:
+    """PDF text breaks lines anywhere, also inside a name ("Anita\nDesai"): carry the span over a line break
+    when the next line starts with a known name."""
+    match = _NEXT_LINE_WORD.match(text, end)
+    if match and any(_known(match.group(1))):
+        end = match.end(1)
+    return start, end, score
+
+
+def indic_name_recognizer() -> Any:
+    """A Presidio recognizer around find_names. Presidio is imported here, not at module level: it pulls in
+    torch and transformers, which every management command and web start-up would otherwise pay for."""
+    from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+    class IndicNameRecognizer(EntityRecognizer):
+        def __init__(self) -> None:
+            super().__init__(supported_entities=["PERSON"], name="IndicNameRecognizer", supported_language="en")
+
+        def load(self) -> None:
+            pass
+
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
+            if "PERSON" not in entities:
+                return []
+            return [
+                RecognizerResult(
+                    entity_type="PERSON",
+                    start=start,
+                    end=end,
+                    score=score,
+                    analysis_explanation=None,
+                    recognition_metadata={
+                        RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                    },
+                )
+                for start, end, score in find_names(text)
+            ]
+
+    return IndicNameRecognizer()
