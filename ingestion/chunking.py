@@ -15,7 +15,7 @@ class ChunkText:
     text: str
 
 
-def _sentences(text: str) -> list[str]:
+def split_sentences(text: str) -> list[str]:
     pieces: list[str] = []
     for paragraph in _BLANK_LINES.split(text):
         paragraph = " ".join(paragraph.split())
@@ -33,7 +33,7 @@ def chunk_section(section: str, text: str, *, target_words: int, overlap_words: 
     """Pack whole sentences up to `target_words`; carry the last sentences (up to `overlap_words`) into the next
     chunk so that an answer spanning a boundary is still found whole in one chunk."""
     units: list[str] = []
-    for sentence in _sentences(text):
+    for sentence in split_sentences(text):
         units.extend(_word_windows(sentence, target_words) if len(sentence.split()) > target_words else [sentence])
 
     chunks: list[ChunkText] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ingestion.chunking import split_sentences
 from retrieval.selectors import ScoredChunk
 
 ABSTAIN_MARKER = "I don't know"
@@ -62,7 +63,6 @@ def is_abstention(answer: str) -> bool:
 
 
 _WORD = re.compile(r"[a-z0-9]+")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 STOPWORDS = frozenset(
     "a an and are as at be by can do does for from has have how i in is it its me my of on or the their there "
     "this to was were what when where which who whom why will with you your".split()
@@ -79,7 +79,7 @@ def best_snippet(text: str, question: str, *, limit: int) -> str:
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
-    sentences = [s for s in _SENTENCE.split(text) if s]
+    sentences = split_sentences(text)  # the same sentences the chunker packed
     wanted = _content_words(question)
     scores = [len(wanted & _content_words(sentence)) for sentence in sentences]
     best = max(range(len(sentences)), key=lambda i: (scores[i], -i))
