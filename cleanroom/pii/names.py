@@ -10,6 +10,7 @@ en_core_web_sm was trained mostly on Western news text: it finds "Sarah Johnson"
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 GIVEN_NAMES = frozenset(
@@ -58,11 +59,29 @@ _AFTER_HONORIFIC = re.compile(rf"\b(?:{HONORIFICS})\.?[ \t]+(?P<name>{_NAME_RUN}
 _AFTER_RELATION = re.compile(rf"\b(?:{RELATIONS})\.?[ \t]+(?:(?:{HONORIFICS})\.?[ \t]+)?(?P<name>{_NAME_RUN})")
 _AFTER_LABEL = re.compile(rf"(?im)\b(?:{FIELD_LABELS})[ \t]*[:\-–][ \t]*(?-i:(?P<name>{_NAME_RUN}))")
 _CAPITALISED_RUN = re.compile(rf"\b{_NAME_RUN}\b")
+# Phrases that introduce a name in letters, chats and tickets ("My name is Rubija", "Dear Siiri", "called Lily Nolan").
+_AFTER_PHRASE = re.compile(
+    rf"(?i:\b(?:my name is|my name's|name on the account is|call me|dear|hi|hello|named|called|"
+    rf"speak (?:to|with)|talk to|follow up with|forward(?:ed)? (?:it |this |the file )?to|thanks|regards|sincerely|"
+    rf"(?:first |last |full |maiden |middle )?name\?))"
+    rf",?[ \t]+(?P<name>{_NAME_RUN})"
+)
+# After the strongest phrases, a name counts even in lower case ("my name is vitoria", "people call me višeslav").
+_LOWER_WORD = r"[^\W\d_][^\W\d_'-]+"
+_AFTER_STRONG_PHRASE = re.compile(
+    rf"(?i)\b(?:my name is|my name's|call me|calls me|(?:first|last|maiden|middle) name is)[ \t]+"
+    rf"(?P<name>{_LOWER_WORD}(?:[ \t]+{_LOWER_WORD})?)"
+)
 
 HONORIFIC_SCORE = 0.85
 LABEL_SCORE = 0.85
 GAZETTEER_SCORE = 0.75
 SINGLE_NAME_SCORE = 0.6
+PHRASE_SCORE = 0.7
+_NOT_A_NAME_AFTER_PHRASE = frozenset(
+    "a an the and or but back later tomorrow today now please when if at on in by for to from with is was "
+    "not sir madam so too again anytime".split()
+)
 
 
 def _known(word: str) -> tuple[bool, bool]:
@@ -77,8 +96,16 @@ def find_names(text: str) -> list[tuple[int, int, float]]:
         (_AFTER_HONORIFIC, HONORIFIC_SCORE),
         (_AFTER_RELATION, HONORIFIC_SCORE),
         (_AFTER_LABEL, LABEL_SCORE),
+        (_AFTER_PHRASE, PHRASE_SCORE),
     ):
         found.extend((match.start("name"), match.end("name"), score) for match in pattern.finditer(text))
+    for match in _AFTER_STRONG_PHRASE.finditer(text):
+        words = match.group("name").split()
+        while words and words[-1].lower() in _NOT_A_NAME_AFTER_PHRASE:
+            words.pop()
+        if words and words[0].lower() not in _NOT_A_NAME_AFTER_PHRASE:
+            start = match.start("name")
+            found.append((start, start + len(" ".join(words)) if len(words) == 1 else match.end("name"), PHRASE_SCORE))
     for match in _CAPITALISED_RUN.finditer(text):
         words = match.group(0).split()
         flags = [_known(word) for word in words]
@@ -132,3 +159,146 @@ def indic_name_recognizer() -> Any:
             ]
 
     return IndicNameRecognizer()
+
+
+# Capitalised words that are given names somewhere but mostly mean something else in English documents.
+NOT_NAMES = frozenset(
+    """
+    sir madam madame team all customer customers user users client sales support admin staff manager director
+    will may june july april august march sunday monday friday christmas easter god lord love hope faith grace joy
+    mark bill art guy dean page chase hunter king prince star rose river lake sky summer autumn winter spring
+    young white black green brown gray grey gold silver crystal amber ruby pearl jade ivy holly iris lily daisy
+    the and van von de del della der den di da le la el al bin ten san santa new north south east west city
+    street road avenue lane court park hill hall house office bank united china india georgia virginia carolina
+    paris london sydney dallas austin houston phoenix orlando jackson madison washington lincoln victoria
+    indian english french german russian japanese chinese american british european african asian christian
+    muslim hindu jewish catholic buddhist doctor nurse patient applicant captain major general colonel
+    """.split()
+)
+# Words after a given name that make it a place, institution or event: "Krishna river", "Ganesh Chaturthi".
+PLACE_OR_ORG_WORDS = frozenset(
+    """
+    river lake nagar road rd street st marg lane avenue ave colony layout district taluk temple mandir masjid
+    church college university school institute hospital clinic bank bridge valley hills hill park stadium
+    airport station express festival jayanti chaturthi puja utsav mela trust foundation society ltd limited inc
+    llc corp corporation company co group orchestra band associates partners industries enterprises traders
+    motors pharma labs solutions services systems technologies tech hotel restaurant cafe mall market bazaar
+    square plaza tower towers building apartments estate city town village county state province
+    """.split()
+)
+PARTICLES = frozenset("van von de del della der den di da du la le ten ter bin binti al el dos das".split())
+FIRST_NAME_SCORE = 0.7
+SINGLE_FIRST_NAME_SCORE = 0.55
+
+
+@cache
+def first_names() -> frozenset[str]:
+    """Given names from many countries: gender-guesser's dictionary (about 48,000 names from 50+ countries, India
+    included) plus our own list, without English stop words and common words."""
+    from gender_guesser.detector import Detector
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    names = {name for name in Detector(case_sensitive=False).names if name.isalpha() and len(name) > 1}
+    return frozenset((names | GIVEN_NAMES) - STOP_WORDS - NOT_NAMES - PLACE_OR_ORG_WORDS)
+
+
+def _is_name_word(token: Any) -> bool:
+    return token.is_alpha and (token.is_title or (token.is_upper and len(token) > 1)) and "\n" not in token.text
+
+
+def _is_initial(token: Any) -> bool:
+    text = token.text.rstrip(".")
+    return len(text) == 1 and text.isupper()
+
+
+def find_given_name_runs(doc: Any) -> list[tuple[int, int, float]]:
+    """(start, end, score) of runs that start with a known given name, on a spaCy Doc: "Szabina J Gelencsér",
+    "Tomomi Nishiyama", "Willemine ten Pas". spaCy's part-of-speech tag keeps "May" (the month) and "Will" out."""
+    names = first_names()
+    found: list[tuple[int, int, float]] = []
+    i, n = 0, len(doc)
+    while i < n:
+        token = doc[i]
+        if not (_is_name_word(token) and token.lower_ in names and token.pos_ in {"PROPN", "NOUN", "ADJ"}):
+            i += 1
+            continue
+        j = i + 1
+        while j < n and j - i < 5 and "\n" not in doc[j - 1].whitespace_:
+            nxt = doc[j]
+            if _is_name_word(nxt) and nxt.lower_ not in NOT_NAMES and nxt.pos_ in {"PROPN", "NOUN", "ADJ"}:
+                j += 1
+            elif _is_initial(nxt) or (nxt.text == "." and j - 1 > i and len(doc[j - 1]) == 1):
+                j += 1
+            elif nxt.lower_ in PARTICLES and j + 1 < n and _is_name_word(doc[j + 1]):
+                j += 2
+            else:
+                break
+        # Trailing initials or dots belong to the next sentence, not the name.
+        while j - 1 > i and (doc[j - 1].text == "." or len(doc[j - 1].text.rstrip(".")) == 1):
+            j -= 1
+        words = [t.lower_ for t in doc[i:j]]
+        following = doc[j].lower_ if j < n else ""
+        if not (set(words) & PLACE_OR_ORG_WORDS or following in PLACE_OR_ORG_WORDS):
+            score = FIRST_NAME_SCORE if j - i > 1 else SINGLE_FIRST_NAME_SCORE
+            found.append((doc[i].idx, doc[j - 1].idx + len(doc[j - 1]), score))
+        i = j
+    return found
+
+
+def given_name_recognizer() -> Any:
+    from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+    class GivenNameRecognizer(EntityRecognizer):
+        def __init__(self) -> None:
+            super().__init__(supported_entities=["PERSON"], name="GivenNameRecognizer", supported_language="en")
+
+        def load(self) -> None:
+            first_names()
+
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
+            if "PERSON" not in entities or nlp_artifacts is None or nlp_artifacts.tokens is None:
+                return []
+            return [
+                RecognizerResult(
+                    entity_type="PERSON",
+                    start=start,
+                    end=end,
+                    score=score,
+                    analysis_explanation=None,
+                    recognition_metadata={
+                        RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                    },
+                )
+                for start, end, score in find_given_name_runs(nlp_artifacts.tokens)
+            ]
+
+    return GivenNameRecognizer()
+
+
+_HOUSE_NUMBER_BEFORE = re.compile(r"\b\d[\dA-Za-z/\-]*[ \t]+$")
+_NUMBER_AFTER = re.compile(r"^[ \t]+\d{1,5}\b(?![\d \t]*\d{5})")
+_WORD_AFTER = re.compile(r"^[ \t]+([^\W\d_]+)")
+# Street words of other languages that follow a street's name: "Király u. 15", "Villacher Strasse 89".
+_STREET_WORDS = PLACE_OR_ORG_WORDS | frozenset(
+    "u utca ul str strasse straße gade vej katu tie tér via rua calle".split()
+)
+
+
+def plausible_person(text: str, start: int, end: int) -> bool:
+    """False for a "name" that is a street or an institution by its neighbours: a house number before it
+    ("14 Crown Street"), a number or a street word after it ("Franscini 71", "Krishna river"), a short all-capitals
+    code ("AP")."""
+    value = text[start:end]
+    if value.isupper() and len(value.replace(" ", "")) <= 3:
+        return False
+    if _HOUSE_NUMBER_BEFORE.search(text[max(0, start - 12) : start]):
+        return False
+    after = text[end : end + 40]
+    if _NUMBER_AFTER.match(after):
+        return False
+    words = value.lower().split()
+    following = _WORD_AFTER.match(after)
+    return not (
+        (words and words[-1].strip(".") in _STREET_WORDS) or (following and following.group(1).lower() in _STREET_WORDS)
+    )
