@@ -60,6 +60,7 @@ def _offline_email_recognizer():  # noqa: ANN202
     return OfflineEmailRecognizer()
 
 
+_SURNAME_COMMA = re.compile(r",[ \t]?")
 _SEVEN_DIGITS = re.compile(r"(?:\d\D{0,3}){7}")
 
 
@@ -212,19 +213,29 @@ def detect_many(
     return [_refine(text, spans) for text, spans in zip(texts, found, strict=True)]
 
 
+def _cuts_a_word(text: str, start: int, end: int) -> bool:
+    """A match that starts or ends inside a word ("FE3817131" inside the voter id "RFE3817131") is a wrong reading
+    of a longer identifier; the recognizer that matches the whole token should win."""
+    return (start > 0 and text[start - 1].isalnum() and text[start].isalnum()) or (
+        end < len(text) and text[end].isalnum() and text[end - 1].isalnum()
+    )
+
+
 def _refine(text: str, spans: list[Span]) -> list[Span]:
     """Drop dates and names that their shape or neighbours contradict; join overlapping names found by different
     recognizers ("Ryan" by spaCy, "Ryan P Costa" by the given-name recognizer) into one."""
     kept = [
         s
         for s in spans
-        if not (s.entity_type == "DATE_TIME" and not plausible_date(text[s.start : s.end]))
+        if not _cuts_a_word(text, s.start, s.end)
+        and not (s.entity_type == "DATE_TIME" and not plausible_date(text[s.start : s.end]))
         and not (s.entity_type == "PERSON" and not plausible_person(text, s.start, s.end))
     ]
     people = sorted((s for s in kept if s.entity_type == "PERSON"), key=lambda s: s.start)
     joined: list[Span] = []
     for span in people:
-        if joined and span.start < joined[-1].end:
+        # "Iyer, Kavya" is one name in a list or a form; joining costs nothing when it is two.
+        if joined and (span.start < joined[-1].end or _SURNAME_COMMA.fullmatch(text[joined[-1].end : span.start])):
             last = joined[-1]
             joined[-1] = Span(last.start, max(last.end, span.end), "PERSON", max(last.score, span.score))
         else:

@@ -59,6 +59,11 @@ _AFTER_HONORIFIC = re.compile(rf"\b(?:{HONORIFICS})\.?[ \t]+(?P<name>{_NAME_RUN}
 _AFTER_RELATION = re.compile(rf"\b(?:{RELATIONS})\.?[ \t]+(?:(?:{HONORIFICS})\.?[ \t]+)?(?P<name>{_NAME_RUN})")
 _AFTER_LABEL = re.compile(rf"(?im)\b(?:{FIELD_LABELS})[ \t]*[:\-–][ \t]*(?-i:(?P<name>{_NAME_RUN}))")
 _CAPITALISED_RUN = re.compile(rf"\b{_NAME_RUN}\b")
+_HONORIFIC_ONLY = re.compile(rf"(?:{HONORIFICS})\.?")
+# "Iyer, Kavya": surname first, as registers and forms list people.
+_SURNAME_FIRST = re.compile(rf"\b({_WORD}),[ \t]+({_WORD})\b")
+# Forms often write names in capitals: "RAMESH KUMAR YADAV".
+_UPPER_RUN = re.compile(r"\b[A-Z]{2,}(?:[ \t]+[A-Z]{2,}){1,3}\b")
 # Phrases that introduce a name in letters, chats and tickets ("My name is Rubija", "Dear Siiri", "called Lily Nolan").
 _AFTER_PHRASE = re.compile(
     rf"(?i:\b(?:my name is|my name's|name on the account is|call me|dear|hi|hello|named|called|"
@@ -113,6 +118,16 @@ def find_names(text: str) -> list[tuple[int, int, float]]:
             found.append((match.start(), match.end(), GAZETTEER_SCORE))
         elif len(words) == 1 and flags[0][0]:
             found.append((match.start(), match.end(), SINGLE_NAME_SCORE))
+    for match in _SURNAME_FIRST.finditer(text):
+        surname, given = match.group(1), match.group(2)
+        if given.lower() in first_names() and surname.lower() not in NOT_NAMES | PLACE_OR_ORG_WORDS:
+            found.append((match.start(), match.end(), GAZETTEER_SCORE))
+    for match in _UPPER_RUN.finditer(text):
+        words = [word.lower() for word in match.group(0).split()]
+        if any(any(_known(word)) or word in first_names() for word in words):
+            found.append((match.start(), match.end(), GAZETTEER_SCORE))
+    # "Applicant: Mr. Rao" - the label pattern stops at the honorific's dot; the honorific pattern has the name.
+    found = [(start, end, score) for start, end, score in found if not _HONORIFIC_ONLY.fullmatch(text[start:end])]
     return [_across_line_break(text, start, end, score) for start, end, score in found]
 
 
@@ -233,6 +248,9 @@ def find_given_name_runs(doc: Any) -> list[tuple[int, int, float]]:
                 j += 2
             else:
                 break
+        # South Indian style puts initials first: "V. Shalini", "K. R. Narayanan".
+        while i > 0 and _is_initial(doc[i - 1]) and "\n" not in doc[i - 1].whitespace_:
+            i -= 1
         # Trailing initials or dots belong to the next sentence, not the name.
         while j - 1 > i and (doc[j - 1].text == "." or len(doc[j - 1].text.rstrip(".")) == 1):
             j -= 1
@@ -290,7 +308,7 @@ def plausible_person(text: str, start: int, end: int) -> bool:
     ("14 Crown Street"), a number or a street word after it ("Franscini 71", "Krishna river"), a short all-capitals
     code ("AP")."""
     value = text[start:end]
-    if value.isupper() and len(value.replace(" ", "")) <= 3:
+    if any(ch.isdigit() for ch in value) or (value.isupper() and len(value.replace(" ", "")) <= 3):
         return False
     if _HOUSE_NUMBER_BEFORE.search(text[max(0, start - 12) : start]):
         return False

@@ -1,0 +1,91 @@
+"""What the detector finds beyond stock Presidio, and what it must leave alone; the bench's pure scoring."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.pii import Item, iou, match_count, merge_adjacent, prf, trim
+from cleanroom.pii.engine import detect, detect_many, redact, redact_many
+from cleanroom.pii.entities import DEFAULT_REDACT_ENTITIES
+from cleanroom.pii.generic import plausible_date
+from cleanroom.pii.names import plausible_person
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Have you been to a Szabina J Gelencsér concert before?", "Szabina J Gelencsér"),
+        ("Follow up with Sigrid Nyström in a couple of months.", "Sigrid Nyström"),
+        ("My name is Rubija", "Rubija"),
+        ("sometimes people call me višeslav", "višeslav"),
+        ("What's your last name? Boyle", "Boyle"),
+        ("we need to add Ryan P Costa as guardian", "Ryan P Costa"),
+        ("Applicant: V. Shalini", "V. Shalini"),
+        ("Name: RAMESH KUMAR YADAV", "RAMESH KUMAR YADAV"),
+        ("Register: Iyer, Kavya", "Iyer, Kavya"),
+    ],
+)
+def test_names_from_many_countries_and_styles_are_redacted(text, name):
+    result = redact(text, entities=DEFAULT_REDACT_ENTITIES)
+    assert "<PERSON>" in result.text
+    left = result.text.replace("<PERSON>", " ")
+    for word in name.replace(",", " ").split():
+        assert word not in left.split(), result.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Krishna river floods every monsoon.",
+        "Ganesh Chaturthi is celebrated in Pune.",
+        "The office is at 14 Crown Street, Suite 321.",
+        "Will you send the May report to the Grace Hospital team?",
+        "Quote the IBAN and the SSN on the form.",
+    ],
+)
+def test_places_festivals_and_ordinary_words_are_not_names(text):
+    assert not [s for s in detect(text, entities=["PERSON"])], text
+
+
+def test_card_and_phone_numbers_are_found_by_their_context_words():
+    text = "My card 4131034282458809939 is lost. Call me at 0494 92 82 32 please."
+    result = redact(text, entities=DEFAULT_REDACT_ENTITIES)
+    assert result.text == "My card <CREDIT_CARD> is lost. Call me at <PHONE_NUMBER> please."
+
+
+def test_bare_numbers_are_not_called_dates():
+    assert plausible_date("4 March 2025") and plausible_date("1977") and plausible_date("2006-04-07 09:00:27")
+    assert not any(plausible_date(t) for t in ["62488", "next week", "This 79 year old", "a couple of months"])
+
+
+def test_names_next_to_house_numbers_or_street_words_are_streets():
+    text = "Send it to 450 Praestevaenget 15 or Via Franscini 71 near the Krishna river."
+    for name in ["Praestevaenget", "Franscini", "Krishna"]:
+        start = text.index(name)
+        assert not plausible_person(text, start, start + len(name))
+
+
+def test_redact_many_batches_and_matches_one_by_one():
+    texts = ["Mail asha@example.org today.", "", "Kavya Iyer signed.", "Nothing personal here.", "Call 9845012345."]
+    batched, counts = redact_many(texts, entities=DEFAULT_REDACT_ENTITIES)
+    assert batched == [redact(t, entities=DEFAULT_REDACT_ENTITIES).text for t in texts]
+    assert counts == {"EMAIL_ADDRESS": 1, "PERSON": 1, "PHONE_NUMBER": 1}
+    assert [len(found) for found in detect_many(texts, entities=[])] == [0] * len(texts)
+
+
+def test_score_threshold_and_entities_narrow_detection():
+    text = "Kavya Iyer wrote to asha@example.org"
+    assert {s.entity_type for s in detect(text, entities=["EMAIL_ADDRESS"])} == {"EMAIL_ADDRESS"}
+    assert detect(text, entities=DEFAULT_REDACT_ENTITIES, score_threshold=1.01) == []
+
+
+def test_bench_matching_trims_merges_and_uses_iou():
+    text = "Call John  Smith, now"
+    gold = [Item(5, 16, "PERSON")]
+    pred = merge_adjacent(text, [Item(5, 9, "PERSON"), Item(11, 17, "PERSON")], typed=True)
+    pred = [t for p in pred if (t := trim(text, p))]
+    assert pred == [Item(5, 16, "PERSON")]
+    assert match_count(gold, pred, threshold=0.5) == 1
+    assert iou(Item(0, 4, "X"), Item(2, 6, "X")) == pytest.approx(2 / 6)
+    assert match_count([Item(0, 10, "X")], [Item(0, 4, "X")], threshold=0.5) == 0
+    assert prf(8, 10, 16) == pytest.approx((0.8, 0.5, 0.5405), abs=1e-4)
