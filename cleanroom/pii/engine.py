@@ -77,6 +77,15 @@ def _phone_recognizer():  # noqa: ANN202
     return DigitGuardedPhoneRecognizer()
 
 
+def _english_words(nlp) -> frozenset[str]:  # noqa: ANN001
+    """The nouns, verbs, adjectives and adverbs the model's lemmatizer knows (WordNet's index)."""
+    try:
+        index = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index")
+    except (KeyError, ValueError):
+        return frozenset()
+    return frozenset(word for key in index for word in index[key])
+
+
 def _nhs_recognizer():  # noqa: ANN202
     from presidio_analyzer.predefined_recognizers import NhsRecognizer
 
@@ -146,7 +155,7 @@ def analyzer_engine():  # noqa: ANN201 - presidio_analyzer.AnalyzerEngine, impor
             registry.remove_recognizer(recognizer.name)
     for recognizer in [*india_recognizers(), *generic_recognizers()]:
         registry.add_recognizer(recognizer)
-    registry.add_recognizer(given_name_recognizer())
+    registry.add_recognizer(given_name_recognizer(_english_words(nlp_engine.nlp["en"])))
     registry.add_recognizer(indic_name_recognizer())
     return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
 

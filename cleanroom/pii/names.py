@@ -201,6 +201,10 @@ PLACE_OR_ORG_WORDS = frozenset(
     square plaza tower towers building apartments estate city town village county state province
     """.split()
 )
+_NOT_SURNAMES = PLACE_OR_ORG_WORDS | frozenset(
+    "january february march april may june july august september october november december monday tuesday "
+    "wednesday thursday friday saturday sunday the and of for to in on at".split()
+)
 PARTICLES = frozenset("van von de del della der den di da du la le ten ter bin binti al el dos das".split())
 FIRST_NAME_SCORE = 0.7
 SINGLE_FIRST_NAME_SCORE = 0.55
@@ -226,7 +230,7 @@ def _is_initial(token: Any) -> bool:
     return len(text) == 1 and text.isupper()
 
 
-def find_given_name_runs(doc: Any) -> list[tuple[int, int, float]]:
+def find_given_name_runs(doc: Any, common_words: frozenset[str] = frozenset()) -> list[tuple[int, int, float]]:
     """(start, end, score) of runs that start with a known given name, on a spaCy Doc: "Szabina J Gelencsér",
     "Tomomi Nishiyama", "Willemine ten Pas". spaCy's part-of-speech tag keeps "May" (the month) and "Will" out."""
     names = first_names()
@@ -240,7 +244,9 @@ def find_given_name_runs(doc: Any) -> list[tuple[int, int, float]]:
         j = i + 1
         while j < n and j - i < 5 and "\n" not in doc[j - 1].whitespace_:
             nxt = doc[j]
-            if _is_name_word(nxt) and nxt.lower_ not in NOT_NAMES and nxt.pos_ in {"PROPN", "NOUN", "ADJ"}:
+            # After a given name, any capitalised word continues it ("Zoe Young", "Djevad Šušulić"), whatever
+            # its tag: spaCy tags unfamiliar surnames as nouns, verbs or foreign words.
+            if _is_name_word(nxt) and nxt.lower_ not in _NOT_SURNAMES:
                 j += 1
             elif _is_initial(nxt) or (nxt.text == "." and j - 1 > i and len(doc[j - 1]) == 1):
                 j += 1
@@ -254,16 +260,21 @@ def find_given_name_runs(doc: Any) -> list[tuple[int, int, float]]:
         # Trailing initials or dots belong to the next sentence, not the name.
         while j - 1 > i and (doc[j - 1].text == "." or len(doc[j - 1].text.rstrip(".")) == 1):
             j -= 1
-        words = [t.lower_ for t in doc[i:j]]
+        words = [t.lower_ for t in doc[i:j] if t.is_alpha and len(t) > 1]
         following = doc[j].lower_ if j < n else ""
-        if not (set(words) & PLACE_OR_ORG_WORDS or following in PLACE_OR_ORG_WORDS):
+        # A run of English words that starts with a given name ("Long Island", "Gene Ontology") is no name; spaCy's
+        # own NER still finds "Mary Smith". A lone given name stays (privacy first), unless it is an acronym.
+        ordinary = len(words) > 1 and all(word in common_words for word in words)
+        acronym = j - i == 1 and doc[i].is_upper
+        if not (ordinary or acronym or set(words) & PLACE_OR_ORG_WORDS or following in PLACE_OR_ORG_WORDS):
             score = FIRST_NAME_SCORE if j - i > 1 else SINGLE_FIRST_NAME_SCORE
             found.append((doc[i].idx, doc[j - 1].idx + len(doc[j - 1]), score))
         i = j
     return found
 
 
-def given_name_recognizer() -> Any:
+def given_name_recognizer(common_words: frozenset[str] = frozenset()) -> Any:
+    """`common_words`: English words (the lemmatizer's WordNet index) that a lone given name must not be."""
     from presidio_analyzer import EntityRecognizer, RecognizerResult
 
     class GivenNameRecognizer(EntityRecognizer):
@@ -288,7 +299,7 @@ def given_name_recognizer() -> Any:
                         RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
                     },
                 )
-                for start, end, score in find_given_name_runs(nlp_artifacts.tokens)
+                for start, end, score in find_given_name_runs(nlp_artifacts.tokens, common_words)
             ]
 
     return GivenNameRecognizer()
