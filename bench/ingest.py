@@ -84,7 +84,7 @@ def _start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen:
             "--pool",
             "solo",
             "--loglevel",
-            "WARNING",
+            "INFO",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
@@ -138,7 +138,7 @@ def main() -> None:
     from ingestion.models import Document
     from ingestion.services import document_upload
 
-    dataset = (ROOT / args.dataset).resolve() if not Path(args.dataset).is_absolute() else Path(args.dataset)
+    dataset = Path(args.dataset).expanduser().resolve()  # relative to where the command runs (the repo root)
     rows = _load_corpus(dataset, args.limit)
     call_command("migrate", interactive=False, verbosity=0)
     if settings.DATABASES["default"]["NAME"] == "cleanroom_bench":

@@ -26,13 +26,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def _large_document() -> bytes:
-    """About 400 KB of ordinary prose: Presidio needs many seconds for it, a real window to be killed in."""
+    """About 200 KB of ordinary prose: Presidio needs many seconds for it, a real window to be killed in."""
     paragraphs = [
         f"Section {i}. The maintenance team inspects pump station {i % 17} every {i % 9 + 2} weeks and records "
         f"pressure, vibration and temperature readings in the log. Deviations above {i % 5 + 3} percent are "
         f"reported to the shift supervisor Meera Krishnan within one hour, and spare seals are ordered when stock "
         f"falls below {i % 4 + 2} units."
-        for i in range(1400)
+        for i in range(700)
     ]
     return "\n\n".join(paragraphs).encode()
 
