@@ -267,8 +267,9 @@ CLEANROOM_REGION = env_str("CLEANROOM_REGION", "local")
 # Presidio, the embedder and the database work on batches. A document stuck in a step longer than
 # INGEST_STUCK_AFTER_SECONDS is re-queued by the sweep; after INGEST_MAX_ATTEMPTS claims it fails instead.
 INGEST_BATCH_DOCUMENTS = env_int("CLEANROOM_INGEST_BATCH_DOCUMENTS", 64, minimum=1)
-# Within a batch, Presidio runs on the next slice of this many documents while the embedder works on the last.
-INGEST_PIPELINE_DOCUMENTS = env_int("CLEANROOM_INGEST_PIPELINE_DOCUMENTS", 8, minimum=1)
+# With N > 0, Presidio runs on the next slice of N documents of a batch while the embedder works on the last. Off by
+# default: on the shared 2-core machine the two stages competing for cores was slower than running them in turn.
+INGEST_PIPELINE_DOCUMENTS = env_int("CLEANROOM_INGEST_PIPELINE_DOCUMENTS", 0, minimum=0)
 INGEST_BATCH_BYTES = env_int("CLEANROOM_INGEST_BATCH_MB", 16, minimum=1) * 1024 * 1024
 INGEST_STUCK_AFTER_SECONDS = env_int("CLEANROOM_STUCK_AFTER_SECONDS", CELERY_TASK_TIME_LIMIT + 180, minimum=1)
 INGEST_MAX_ATTEMPTS = env_int("CLEANROOM_INGEST_MAX_ATTEMPTS", 3, minimum=1)

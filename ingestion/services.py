@@ -417,10 +417,10 @@ def _process_claimed(claimed: list[uuid.UUID], token: uuid.UUID) -> list[str]:
 
     timings["extract"], clock = time.perf_counter() - clock, time.perf_counter()
 
-    # redacting, then embedding, in slices: while the embedder (torch, which releases the GIL and uses every
-    # core) works on one slice, this thread runs Presidio (single-threaded) on the next one.
+    # redacting, then embedding; with INGEST_PIPELINE_DOCUMENTS set, in slices: while the embedder (torch, which
+    # releases the GIL) works on one slice, this thread runs Presidio (single-threaded) on the next one.
     works = _advance(works, token, Status.REDACTING)
-    slice_size = max(1, settings.INGEST_PIPELINE_DOCUMENTS)
+    slice_size = settings.INGEST_PIPELINE_DOCUMENTS or max(1, len(works))
     ready: list[_Work] = []
     pending: list[Future[np.ndarray]] = []
     redact_seconds = 0.0
@@ -631,12 +631,13 @@ def documents_requeue_stuck(*, older_than: timedelta | None = None) -> SweepResu
     cutoff = timezone.now() - limit
     with transaction.atomic():
         stuck = list(
-            Document.objects.select_for_update(skip_locked=True)
+            Document.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("tenant")
             .filter(status__in=Document.IN_PROGRESS, step_started_at__lt=cutoff)
         )
         exhausted = [d for d in stuck if d.attempts >= settings.INGEST_MAX_ATTEMPTS]
-        retry = [d.pk for d in stuck if d.attempts < settings.INGEST_MAX_ATTEMPTS]
+        retrying = [d for d in stuck if d.attempts < settings.INGEST_MAX_ATTEMPTS]
+        retry = [d.pk for d in retrying]
         Document.objects.filter(pk__in=retry).update(
             status=Status.QUEUED,
             claim_token=None,
@@ -651,8 +652,14 @@ def documents_requeue_stuck(*, older_than: timedelta | None = None) -> SweepResu
                 "processing_interrupted",
                 f"Processing was interrupted {document.attempts} times (a worker stopped while handling this file).",
             )
-        for pk in retry:
-            audit_record(tenant=None, actor=None, action="document.requeued", target=None, details={"id": str(pk)})
+        for document in retrying:
+            audit_record(
+                tenant=document.tenant,
+                actor=None,
+                action="document.requeued",
+                target=document,
+                details={"attempts": document.attempts},
+            )
         waiting = list(
             Document.objects.filter(status=Status.QUEUED, step_started_at__lt=cutoff).values_list("pk", flat=True)
         )

@@ -193,3 +193,28 @@ def test_unsupported_office_container_gets_415_and_stores_nothing(alice):
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "unsupported_media_type"
     assert not Document.objects.exists()
+
+
+def test_tasks_retry_transient_faults_with_backoff_and_ack_late():
+    from django.db import InterfaceError, OperationalError
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from ingestion.tasks import process_document
+
+    assert process_document.acks_late and process_document.reject_on_worker_lost
+    assert {OperationalError, InterfaceError, BrokerError} <= set(process_document.autoretry_for)
+    assert process_document.retry_backoff and process_document.max_retries >= 5
+    assert "ingestion-sweep-stuck" in settings.CELERY_BEAT_SCHEDULE
+
+
+def test_missing_raw_file_fails_that_document_alone(alice):
+    """A raw file gone from quarantine is a permanent problem of that document; the rest of its batch goes on."""
+    first = upload(alice, "a.txt", POLICY)
+    second = upload(alice, "b.txt", POLICY + b"More.")
+    for path in settings.UPLOAD_DIR.glob(f"{second.pk}*"):
+        path.unlink()
+    document_process(document_id=str(first.pk))
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == "indexed"
+    assert second.status == "failed" and second.error_code == "upload_missing"
