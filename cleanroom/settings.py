@@ -238,6 +238,18 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CLEANROOM_TASK_SOFT_TIME_LIMIT", 1800, mi
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 120
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Benchmarks and tests give their workers a queue of their own.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CLEANROOM_CELERY_QUEUE", "celery")
+# The sweep that re-queues documents whose worker died mid-way (run by `celery beat`, or a worker started with -B).
+INGEST_SWEEP_INTERVAL_SECONDS = env_int("CLEANROOM_SWEEP_INTERVAL_SECONDS", 60, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "ingestion-sweep-stuck": {
+        "task": "ingestion.sweep_stuck",
+        "schedule": float(INGEST_SWEEP_INTERVAL_SECONDS),
+        "options": {"expires": float(INGEST_SWEEP_INTERVAL_SECONDS)},
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Clean room -----------------------------------------------------------------------------------------------
 UPLOAD_DIR = DATA_DIR / "quarantine"  # raw uploads wait here, unredacted, until the worker has processed them
@@ -250,6 +262,17 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Where this deployment stores and processes data. The embedded default has one region; issue-level residency
 # routing across several stores builds on this name.
 CLEANROOM_REGION = env_str("CLEANROOM_REGION", "local")
+
+# Ingestion: a worker takes up to this many queued documents of a tenant (and this many bytes) at once, so that
+# Presidio, the embedder and the database work on batches. A document stuck in a step longer than
+# INGEST_STUCK_AFTER_SECONDS is re-queued by the sweep; after INGEST_MAX_ATTEMPTS claims it fails instead.
+INGEST_BATCH_DOCUMENTS = env_int("CLEANROOM_INGEST_BATCH_DOCUMENTS", 64, minimum=1)
+# With N > 0, Presidio runs on the next slice of N documents of a batch while the embedder works on the last. Off by
+# default: on the shared 2-core machine the two stages competing for cores was slower than running them in turn.
+INGEST_PIPELINE_DOCUMENTS = env_int("CLEANROOM_INGEST_PIPELINE_DOCUMENTS", 0, minimum=0)
+INGEST_BATCH_BYTES = env_int("CLEANROOM_INGEST_BATCH_MB", 16, minimum=1) * 1024 * 1024
+INGEST_STUCK_AFTER_SECONDS = env_int("CLEANROOM_STUCK_AFTER_SECONDS", CELERY_TASK_TIME_LIMIT + 180, minimum=1)
+INGEST_MAX_ATTEMPTS = env_int("CLEANROOM_INGEST_MAX_ATTEMPTS", 3, minimum=1)
 
 EMBEDDING_BATCH_SIZE = env_int("CLEANROOM_EMBEDDING_BATCH_SIZE", 64, minimum=1)
 CHUNK_TARGET_WORDS = env_int("CLEANROOM_CHUNK_WORDS", 160, minimum=20)

@@ -20,7 +20,7 @@ class ChunkInline(admin.TabularInline):
 
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
-    list_display = ["title", "tenant", "status", "media_type", "chunk_count", "created_at"]
+    list_display = ["title", "tenant", "status", "step_started_at", "media_type", "chunk_count", "created_at"]
     list_filter = ["status", "tenant", "media_type"]
     search_fields = ["title", "id"]
     readonly_fields = [
@@ -33,6 +33,10 @@ class DocumentAdmin(admin.ModelAdmin):
         "size_bytes",
         "content_sha256",
         "status",
+        "attempts",
+        "step_started_at",
+        "steps",
+        "claim_token",
         "error_code",
         "error_message",
         "redaction_counts",

@@ -12,7 +12,7 @@ from cleanroom.errors import ServiceError
 from cleanroom.tenants.permissions import IsTenantEditor, IsTenantMember
 from ingestion.models import Document
 from ingestion.selectors import document_get, document_list
-from ingestion.services import document_create, document_delete
+from ingestion.services import document_delete, document_upload
 
 
 class DocumentOutputSerializer(serializers.ModelSerializer):
@@ -33,6 +33,7 @@ class DocumentOutputSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "finished_at",
+            "steps",
         ]
 
     def get_error(self, document: Document) -> dict[str, str] | None:
@@ -42,8 +43,25 @@ class DocumentOutputSerializer(serializers.ModelSerializer):
 
 
 class DocumentUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(allow_empty_file=True, help_text="The document: PDF, DOCX, HTML, Markdown or text.")
+    file = serializers.FileField(
+        allow_empty_file=True,
+        help_text="The document: PDF, DOCX, PPTX, XLSX, CSV, e-mail (.eml), HTML, Markdown or text.",
+    )
     title = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    reingest = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Process the file again even if the tenant already has these exact bytes.",
+    )
+
+
+class DocumentUploadOutputSerializer(DocumentOutputSerializer):
+    duplicate = serializers.BooleanField(
+        help_text="True when the tenant already had these bytes: `id` is the existing document's."
+    )
+
+    class Meta(DocumentOutputSerializer.Meta):
+        fields = [*DocumentOutputSerializer.Meta.fields, "duplicate"]
 
 
 class DocumentListApi(APIView):
@@ -65,17 +83,32 @@ class DocumentListApi(APIView):
         page = paginator.paginate_queryset(document_list(tenant=request.tenant, status=status_filter), request)
         return paginator.get_paginated_response(DocumentOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=DocumentUploadSerializer, responses={202: DocumentOutputSerializer})
+    @extend_schema(
+        request=DocumentUploadSerializer,
+        responses={202: DocumentUploadOutputSerializer, 200: DocumentUploadOutputSerializer},
+        description="202: queued for ingestion (new, or re-ingestion asked for). 200: the tenant already has these "
+        "exact bytes; nothing was queued and the body is the existing document with `duplicate: true`.",
+    )
     def post(self, request: Request) -> Response:
-        serializer = DocumentUploadSerializer(data=request.data)
+        # Copying request.data would deep-copy the uploaded file; pick the fields instead.
+        data = {key: request.data[key] for key in ("file", "title", "reingest") if key in request.data}
+        if "reingest" not in data and "reingest" in request.query_params:
+            data["reingest"] = request.query_params["reingest"]
+        serializer = DocumentUploadSerializer(data=data)
         serializer.is_valid(raise_exception=True)
-        document = document_create(
+        outcome = document_upload(
             tenant=request.tenant,
             user=request.user,
             upload=serializer.validated_data["file"],
             title=serializer.validated_data.get("title", ""),
+            reingest=serializer.validated_data["reingest"],
         )
-        return Response(DocumentOutputSerializer(document).data, status=status.HTTP_202_ACCEPTED)
+        outcome.document.duplicate = outcome.duplicate  # type: ignore[attr-defined]
+        queued = not outcome.duplicate or serializer.validated_data["reingest"]
+        return Response(
+            DocumentUploadOutputSerializer(outcome.document).data,
+            status=status.HTTP_202_ACCEPTED if queued else status.HTTP_200_OK,
+        )
 
 
 class DocumentDetailApi(APIView):

@@ -13,9 +13,14 @@ from cleanroom.tenants.models import Tenant
 class Document(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
-        PROCESSING = "processing", "Processing"
+        EXTRACTING = "extracting", "Extracting text"
+        REDACTING = "redacting", "Removing personal data"
+        EMBEDDING = "embedding", "Embedding"
         INDEXED = "indexed", "Indexed"
         FAILED = "failed", "Failed"
+
+    # A worker holds a document while it is in one of these; the sweep re-queues it when a step lasts too long.
+    IN_PROGRESS = (Status.EXTRACTING, Status.REDACTING, Status.EMBEDDING)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="documents")
@@ -28,6 +33,14 @@ class Document(models.Model):
     media_type = models.CharField(max_length=100)
     size_bytes = models.BigIntegerField()
     content_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the uploaded bytes.")
+    # Which worker run holds the document: every write of a run is conditional on it, so a run that was presumed
+    # dead and swept cannot write after another run took over.
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="How many times a worker claimed it.")
+    step_started_at = models.DateTimeField(null=True, blank=True)
+    steps = models.JSONField(
+        default=list, blank=True, help_text="Each status the document went through, with its time and attempt."
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
@@ -45,7 +58,11 @@ class Document(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["tenant", "-created_at"], name="document_tenant_recent")]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="document_tenant_recent"),
+            models.Index(fields=["tenant", "content_sha256"], name="document_tenant_sha256"),
+            models.Index(fields=["status", "step_started_at"], name="document_status_step"),
+        ]
 
     def __str__(self) -> str:
         return self.title or f"Document {self.pk}"
@@ -53,6 +70,10 @@ class Document(models.Model):
     @property
     def display_title(self) -> str:
         return self.title or "(awaiting redaction)"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (Document.Status.QUEUED, *Document.IN_PROGRESS)
 
     @property
     def redaction_total(self) -> int:

@@ -11,7 +11,7 @@ from cleanroom.tenants.models import Role
 from cleanroom.tenants.web import tenant_view
 from ingestion.models import Document
 from ingestion.selectors import chunk_list, document_get, document_list
-from ingestion.services import document_create, document_delete
+from ingestion.services import document_delete, document_upload
 
 
 @require_http_methods(["GET", "POST"])
@@ -25,13 +25,21 @@ def documents(request: HttpRequest) -> HttpResponse:
         if upload is None:
             messages.error(request, "Choose a file to upload.")
             return redirect("web:documents")
+        reingest = request.POST.get("reingest") in ("true", "on", "1")
         try:
-            document_create(
-                tenant=request.tenant, user=request.user, upload=upload, title=request.POST.get("title", "")
+            outcome = document_upload(
+                tenant=request.tenant,
+                user=request.user,
+                upload=upload,
+                title=request.POST.get("title", ""),
+                reingest=reingest,
             )
         except ServiceError as exc:
             messages.error(request, exc.message)
         else:
+            if outcome.duplicate and not reingest:
+                messages.info(request, "This exact file was already uploaded; nothing new was queued.")
+                return redirect("web:document", outcome.document.pk)
             messages.success(request, "Uploaded. Personal data is being removed before the document is indexed.")
         return redirect("web:documents")
     page = Paginator(document_list(tenant=request.tenant), 25).get_page(request.GET.get("page"))

@@ -95,3 +95,109 @@ def make_docx(heading: str, paragraphs: list[str]) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_OFFICE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _zip(parts: dict[str, str]) -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _escape(text: str) -> str:
+    from xml.sax.saxutils import escape
+
+    return escape(text)
+
+
+def make_xlsx(sheets: dict[str, list[list[str | int | float]]]) -> bytes:
+    """A minimal SpreadsheetML workbook: text in the shared-string table, numbers inline, as Excel writes them."""
+    shared: list[str] = []
+    sheet_parts: dict[str, str] = {}
+    rels, entries = [], []
+    for n, (name, rows) in enumerate(sheets.items(), start=1):
+        xml_rows = []
+        for r, row in enumerate(rows, start=1):
+            cells = []
+            for c, value in enumerate(row):
+                ref = f"{chr(65 + c)}{r}"
+                if isinstance(value, str):
+                    shared.append(value)
+                    cells.append(f'<c r="{ref}" t="s"><v>{len(shared) - 1}</v></c>')
+                else:
+                    cells.append(f'<c r="{ref}"><v>{value}</v></c>')
+            xml_rows.append(f'<row r="{r}">{"".join(cells)}</row>')
+        sheet_parts[f"xl/worksheets/sheet{n}.xml"] = (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            f"<sheetData>{''.join(xml_rows)}</sheetData></worksheet>"
+        )
+        rels.append(f'<Relationship Id="rId{n}" Type="{_OFFICE_REL}/worksheet" Target="worksheets/sheet{n}.xml"/>')
+        entries.append(f'<sheet name="{_escape(name)}" sheetId="{n}" r:id="rId{n}"/>')
+    strings = "".join(f"<si><t>{_escape(s)}</t></si>" for s in shared)
+    return _zip(
+        {
+            "[Content_Types].xml": f'<?xml version="1.0"?><Types xmlns="{_CT}"></Types>',
+            "_rels/.rels": f'<?xml version="1.0"?><Relationships xmlns="{_REL}">'
+            f'<Relationship Id="rId1" Type="{_OFFICE_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+            "xl/workbook.xml": '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/'
+            f'spreadsheetml/2006/main" xmlns:r="{_OFFICE_REL}"><sheets>{"".join(entries)}</sheets></workbook>',
+            "xl/_rels/workbook.xml.rels": f'<?xml version="1.0"?><Relationships xmlns="{_REL}">{"".join(rels)}'
+            "</Relationships>",
+            "xl/sharedStrings.xml": '<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/'
+            f'spreadsheetml/2006/main" count="{len(shared)}">{strings}</sst>',
+            **sheet_parts,
+        }
+    )
+
+
+def make_pptx(slides: list[tuple[str, list[str]]]) -> bytes:
+    """A minimal PresentationML deck: each slide a title placeholder and a body text box."""
+    a = "http://schemas.openxmlformats.org/drawingml/2006/main"
+    p = "http://schemas.openxmlformats.org/presentationml/2006/main"
+    parts: dict[str, str] = {}
+    rels, ids = [], []
+    for n, (title, lines) in enumerate(slides, start=1):
+        body = "".join(f"<a:p><a:r><a:t>{_escape(line)}</a:t></a:r></a:p>" for line in lines)
+        parts[f"ppt/slides/slide{n}.xml"] = (
+            f'<?xml version="1.0"?><p:sld xmlns:a="{a}" xmlns:p="{p}"><p:cSld><p:spTree>'
+            '<p:sp><p:nvSpPr><p:cNvPr id="2" name="Title"/><p:cNvSpPr/><p:nvPr><p:ph type="title"/></p:nvPr>'
+            f"</p:nvSpPr><p:txBody><a:p><a:r><a:t>{_escape(title)}</a:t></a:r></a:p></p:txBody></p:sp>"
+            '<p:sp><p:nvSpPr><p:cNvPr id="3" name="Body"/><p:cNvSpPr/><p:nvPr/></p:nvSpPr>'
+            f"<p:txBody>{body}</p:txBody></p:sp></p:spTree></p:cSld></p:sld>"
+        )
+        rels.append(f'<Relationship Id="rId{n + 1}" Type="{_OFFICE_REL}/slide" Target="slides/slide{n}.xml"/>')
+        ids.append(f'<p:sldId id="{255 + n}" r:id="rId{n + 1}"/>')
+    return _zip(
+        {
+            "[Content_Types].xml": f'<?xml version="1.0"?><Types xmlns="{_CT}"></Types>',
+            "ppt/presentation.xml": f'<?xml version="1.0"?><p:presentation xmlns:p="{p}" xmlns:r="{_OFFICE_REL}">'
+            f"<p:sldIdLst>{''.join(ids)}</p:sldIdLst></p:presentation>",
+            "ppt/_rels/presentation.xml.rels": f'<?xml version="1.0"?><Relationships xmlns="{_REL}">'
+            f"{''.join(rels)}</Relationships>",
+            **parts,
+        }
+    )
+
+
+def make_eml(subject: str, body: str, attachments: list[tuple[str, bytes]] = ()) -> bytes:  # type: ignore[assignment]
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "Asha Rao <asha.rao@example.org>"
+    message["To"] = "hr@example.org"
+    message["Subject"] = subject
+    message["Date"] = "Mon, 2 Mar 2026 10:00:00 +0530"
+    message.set_content(body)
+    for name, data in attachments:
+        maintype, subtype = ("text", "plain") if name.endswith(".txt") else ("application", "octet-stream")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return bytes(message)

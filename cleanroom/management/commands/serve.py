@@ -49,6 +49,7 @@ class Command(BaseCommand):
                 "-A",
                 "cleanroom",
                 "worker",
+                "--beat",  # periodic work on a schedule (CELERY_BEAT_SCHEDULE): the sweep of stuck documents
                 "--loglevel",
                 "INFO",
                 "--concurrency",

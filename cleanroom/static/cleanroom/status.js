@@ -1,10 +1,10 @@
-// Live status on the document list: poll while anything is queued or processing.
+// Live status on the document list: poll while anything is queued or in a processing step.
 (function () {
   const table = document.querySelector('table.documents');
   if (!table) return;
   const url = table.dataset.statusUrl;
   const pending = () => [...table.querySelectorAll('tr[data-id]')]
-    .filter(r => r.dataset.status === 'queued' || r.dataset.status === 'processing');
+    .filter(r => r.dataset.status !== 'indexed' && r.dataset.status !== 'failed');
   async function poll() {
     const rows = pending();
     if (!rows.length) return;
