@@ -312,9 +312,53 @@ def retrieval_proxy(corpus: Path, *, limit: int) -> dict:
     }
 
 
+def india_recall(per_kind: int, seed: int = 20261125) -> dict[str, dict[str, float]]:
+    """Recall per kind on the generated Indian set (tests/india_set.py): `redacted` when every letter and digit
+    of the value is inside a redaction (an honorific before a name may stay), `typed` when also with its type."""
+    import random
+    import re
+
+    from cleanroom.pii.engine import detect_many
+    from cleanroom.pii.entities import DEFAULT_REDACT_ENTITIES
+    from cleanroom.pii.redaction import resolve_overlaps
+    from tests.india_set import build, invalid_aadhaar_lookalikes
+
+    rng = random.Random(seed)
+    samples = build(rng, per_kind)
+    honorific = re.compile(r"^(?:Shri|Smt|Sri|Dr|Mr|Mrs|Ms|Kumari|Prof)$")
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    spans = detect_many([s.text for s in samples], entities=DEFAULT_REDACT_ENTITIES)
+    for sample, found in zip(samples, spans, strict=True):
+        chosen = resolve_overlaps(found)
+        covered = {i for span in chosen for i in range(span.start, span.end)}
+        start = sample.text.index(sample.value)
+        needed = [
+            start + m.start() + k
+            for m in re.finditer(r"[^\W_]+", sample.value)
+            if not honorific.match(m.group(0))
+            for k in range(len(m.group(0)))
+        ]
+        row = tally[sample.kind]
+        row[0] += 1
+        if all(i in covered for i in needed):
+            row[1] += 1
+            row[2] += any(s.entity_type == sample.kind and s.start <= min(needed) < s.end for s in chosen)
+    lookalikes = invalid_aadhaar_lookalikes(rng, per_kind)
+    wrong = sum(
+        any(s.entity_type == "IN_AADHAAR" for s in found)
+        for found in detect_many(lookalikes, entities=DEFAULT_REDACT_ENTITIES)
+    )
+    result = {
+        kind: {"n": n, "redacted": round(r / n, 4), "typed": round(t / n, 4)} for kind, (n, r, t) in tally.items()
+    }
+    result["invalid_aadhaar_called_aadhaar"] = {"n": len(lookalikes), "rate": wrong / len(lookalikes)}
+    return result
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", type=Path)
+    parser.add_argument("--india", type=int, metavar="N", help="recall on N generated samples per Indian kind")
     parser.add_argument("--retrieval-proxy", type=Path, metavar="CORPUS_JSONL", help="SciFact-style corpus.jsonl")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--part", choices=["all", "first", "second"], default="all")
@@ -324,6 +368,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.retrieval_proxy:
         print(json.dumps(retrieval_proxy(args.retrieval_proxy, limit=args.limit or 1000)))
+        return
+    if args.india:
+        for kind, row in india_recall(args.india).items():
+            print(f"{kind:<34}{json.dumps(row)}")
         return
     if not args.dataset:
         parser.error("--dataset is required")

