@@ -17,10 +17,11 @@ from django.utils import timezone
 from cleanroom.audit.services import audit_record
 from cleanroom.embeddings import embed, embedding_model_version
 from cleanroom.errors import ServiceError
-from cleanroom.pii.engine import detector_version, redact_many
+from cleanroom.pii.policy import pii_policy_apply
 from cleanroom.policies.selectors import tenant_policy
 from cleanroom.residency import check_processing_allowed, check_storage_allowed
 from cleanroom.tenants.models import Tenant
+from cleanroom.vault.services import redaction_findings_save
 from ingestion.chunking import chunk_sections
 from ingestion.extraction import ExtractionError, extract, sniff_media_type
 from ingestion.models import Chunk, Document
@@ -172,7 +173,8 @@ def _index(document: Document, raw_path: Path, meta_path: Path) -> None:
     raw_texts = [s.text for s in extracted.sections]
     raw_labels = [s.label for s in extracted.sections]
     # One pass over everything that will be stored: body, section labels, title and file name.
-    redacted, counts = redact_many([*raw_texts, *raw_labels, title, filename], entities=policy.redact_entities)
+    pii = pii_policy_apply(tenant=document.tenant, texts=[*raw_texts, *raw_labels, title, filename])
+    redacted, counts = pii.texts, pii.counts
     n = len(raw_texts)
     texts, labels = redacted[:n], redacted[n : 2 * n]
     safe_title, safe_name = redacted[2 * n], redacted[2 * n + 1]
@@ -193,9 +195,8 @@ def _index(document: Document, raw_path: Path, meta_path: Path) -> None:
 
     raw_text = "\n\n".join(raw_texts)
     manifest = {
-        "detector": detector_version(),
+        **pii.manifest,  # detector version, policy rule id and version, per-type actions and thresholds
         "embedding_model": embedding_model_version(),
-        "policy_rule_id": policy.rule_id,
         "redacted_entity_types": sorted(policy.redact_entities),
         "counts": counts,
         "text_sha256_before": hashlib.sha256(raw_text.encode()).hexdigest(),
@@ -235,6 +236,7 @@ def _index(document: Document, raw_path: Path, meta_path: Path) -> None:
         if not updated:  # deleted while we worked: drop what we wrote with it
             transaction.set_rollback(True)
             return
+        redaction_findings_save(document=document, result=pii)
         audit_record(
             tenant=document.tenant,
             actor=None,

@@ -49,6 +49,7 @@ class Command(BaseCommand):
                 "-A",
                 "cleanroom",
                 "worker",
+                "--beat",  # retention purges and leak scans run on a schedule (CELERY_BEAT_SCHEDULE)
                 "--loglevel",
                 "INFO",
                 "--concurrency",
