@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse
 # Apps whose rows hold (redacted) tenant content and therefore live in a region store.
 REGION_APPS = frozenset({"ingestion", "vault"})
 DEFAULT_ALIAS = "default"
+_FK_TARGET_APPS = frozenset({"tenants", "auth", "contenttypes"})
 
 _region: contextvars.ContextVar[str | None] = contextvars.ContextVar("cleanroom_region", default=None)
 
@@ -112,7 +113,9 @@ class RegionRouter:
         if db == DEFAULT_ALIAS:
             return True  # the control plane, and the store of a region configured as "default"
         if db in region_aliases():
-            return app_label in REGION_APPS
+            # Tenants and users get empty tables too: ingestion's first migration creates foreign keys to them
+            # (dropped by its second); their rows stay in the control plane.
+            return app_label in REGION_APPS or app_label in _FK_TARGET_APPS
         return None
 
 

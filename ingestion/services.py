@@ -134,7 +134,7 @@ def document_process(*, document_id: str) -> None:
     )
     if not claimed:
         return
-    document = Document.objects.select_related("tenant").get(pk=document_id)
+    document = Document.objects.get(pk=document_id)  # no join: the tenant lives in the control plane
     raw_path, meta_path = _quarantine_paths(document.pk)
     try:
         _index(document, raw_path, meta_path)

@@ -39,6 +39,7 @@ def answer_replay(*, event_id: int) -> ReplayResult:
     from cleanroom.llm import Sampling, answer_backend
     from cleanroom.policies.selectors import tenant_policy
     from cleanroom.residency import check_processing_allowed
+    from cleanroom.routing import tenant_scope
     from ingestion.models import Chunk
     from retrieval.prompting import build_messages
     from retrieval.selectors import ScoredChunk
@@ -53,7 +54,9 @@ def answer_replay(*, event_id: int) -> ReplayResult:
             f"Entry {event_id} did not call a model (it abstained before), or predates replay fingerprints.",
         )
     ids = details["prompt_chunk_ids"]
-    rows = {c.pk: c for c in Chunk.objects.filter(tenant=event.tenant, pk__in=ids).select_related("document")}
+    with tenant_scope(event.tenant):
+        chunks = Chunk.objects.filter(tenant=event.tenant, pk__in=ids).select_related("document")
+        rows = {c.pk: c for c in chunks}
     missing = [i for i in ids if i not in rows]
     if missing:
         raise ServiceError(

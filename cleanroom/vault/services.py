@@ -20,6 +20,7 @@ from cleanroom.audit.services import audit_record
 from cleanroom.errors import ServiceError
 from cleanroom.pii.policy import PLACEHOLDER_RE, PolicyResult, identifier_hashes, select_spans
 from cleanroom.pii.redaction import placeholder
+from cleanroom.routing import current_alias, tenant_scope
 from cleanroom.tenants.models import Tenant
 from cleanroom.vault.keys import tenant_cipher, tenant_hash_key
 from cleanroom.vault.models import ErasureReceipt, ValueFinding, VaultEntry
@@ -78,7 +79,8 @@ def vault_reveal(*, tenant: Tenant, token: str, actor: AbstractBaseUser | Anonym
     if actor is None or not actor.is_authenticated or not actor.has_perm("vault.reveal_pseudonym"):
         audit_record(tenant=tenant, actor=actor, action="vault.reveal_refused", details={})
         raise ServiceError("permission_denied", "Revealing a pseudonym needs the reveal permission.", status_code=403)
-    entry = VaultEntry.objects.filter(tenant=tenant, token=token.strip()).first()
+    with tenant_scope(tenant):
+        entry = VaultEntry.objects.filter(tenant=tenant, token=token.strip()).first()
     if entry is None:
         raise ServiceError("not_found", "No such pseudonym in this tenant's vault.", status_code=404)
     value = tenant_cipher(tenant.pk).decrypt(entry.ciphertext.encode()).decode()
@@ -157,6 +159,17 @@ def erasure_execute(
     actor: AbstractBaseUser | AnonymousUser | None,
     mode: str = "redact",
 ) -> ErasureReceipt:
+    with tenant_scope(tenant):
+        return _erasure_execute(tenant=tenant, identifier=identifier, actor=actor, mode=mode)
+
+
+def _erasure_execute(
+    *,
+    tenant: Tenant,
+    identifier: str,
+    actor: AbstractBaseUser | AnonymousUser | None,
+    mode: str,
+) -> ErasureReceipt:
     """Right to erasure for one data principal.
 
     Finds every document that mentioned `identifier` through the keyed hashes recorded at indexing (plus any
@@ -194,7 +207,7 @@ def erasure_execute(
 
     removed: list[str] = []
     rewritten_chunks: list[int] = []
-    with transaction.atomic():
+    with transaction.atomic(using=current_alias()):
         if mode == "remove":
             for document in Document.objects.filter(tenant=tenant, pk__in=document_ids):
                 removed.append(str(document.pk))
@@ -267,8 +280,10 @@ def retention_purge(*, now: Any = None) -> list[str]:
     purged: list[str] = []
     for rule in ResidencyRule.objects.filter(retention_days__isnull=False).select_related("tenant"):
         cutoff = now - timedelta(days=rule.retention_days)
-        for document in Document.objects.filter(tenant=rule.tenant, created_at__lt=cutoff):
-            with transaction.atomic():
+        with tenant_scope(rule.tenant):
+            expired = list(Document.objects.filter(tenant=rule.tenant, created_at__lt=cutoff))
+        for document in expired:
+            with tenant_scope(rule.tenant), transaction.atomic():
                 created_at, document_id = document.created_at, str(document.pk)
                 document_delete(tenant=rule.tenant, user=None, document=document)
                 audit_record(
@@ -300,6 +315,11 @@ class Leak:
 def leakscan_run(*, tenant: Tenant, threshold: float | None = None) -> list[Leak]:
     """Re-analyse every stored chunk, title and file name of `tenant` with a stricter pass (a lower score
     threshold) for the types its policy removes, and report what slipped through: positions, never values."""
+    with tenant_scope(tenant):
+        return _leakscan_run(tenant=tenant, threshold=threshold)
+
+
+def _leakscan_run(*, tenant: Tenant, threshold: float | None) -> list[Leak]:
     from django.conf import settings
 
     from cleanroom.pii.engine import detect
