@@ -20,9 +20,9 @@ def retention_purge_task() -> None:
 def leakscan_all_task() -> None:
     from cleanroom.tenants.models import Tenant
     from cleanroom.vault.services import leakscan_run
-    from ingestion.models import Document
 
-    for tenant in Tenant.objects.filter(pk__in=Document.objects.values("tenant_id")):
+    # Every tenant: their documents may sit in different region stores, so no cross-store subquery.
+    for tenant in Tenant.objects.all():
         leaks = leakscan_run(tenant=tenant)
         if leaks:  # the audit entry holds the details; the log only says where to look
             logger.warning(
