@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.db import connections
 
 import cleanroom.llm
@@ -86,3 +87,9 @@ def test_a_backend_in_a_disallowed_region_is_never_called(alice):
     assert response.json()["error"]["code"] == "processing_region_not_allowed"
     assert "residency rule" in response.json()["error"]["message"]
     assert backend._llama is None  # the model was never loaded, let alone given the passages
+
+
+def test_migrate_regions_brings_every_region_store_up_to_date(capsys):
+    call_command("migrate_regions")
+    assert "Migrated region store region_eu" in capsys.readouterr().out
+    assert "region_eu" in settings.DATABASES and "region_in" not in settings.DATABASES  # "in" is the default db
