@@ -7,7 +7,9 @@ Bad values fail loudly at start-up rather than surfacing later as odd behaviour.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -101,6 +103,7 @@ INSTALLED_APPS = [
     "cleanroom.tenants",
     "cleanroom.policies",
     "cleanroom.audit",
+    "cleanroom.vault",
     "ingestion",
     "retrieval",
 ]
@@ -112,6 +115,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cleanroom.routing.RegionScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -159,6 +163,51 @@ else:
             "CONN_HEALTH_CHECKS": True,
         }
     }
+
+
+# Regions as named stores: {"in": "postgres://...", "eu": "embedded:/srv/eu/pgdata", "local": "default"}, as
+# JSON. Each store becomes the alias region_<name> (or is `default`); cleanroom/routing.py sends every tenant's
+# documents, chunks, vectors and vault rows to a store its residency rule allows. Unset: one region,
+# CLEANROOM_REGION, in the default database.
+def _regions() -> dict[str, str]:
+    raw = env_str("CLEANROOM_REGIONS").strip()
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"CLEANROOM_REGIONS must be a JSON object of region: database URL, got {raw!r}"
+        ) from exc
+    if not isinstance(parsed, dict) or not parsed or not all(isinstance(v, str) for v in parsed.values()):
+        raise ImproperlyConfigured("CLEANROOM_REGIONS must be a non-empty JSON object of region: database URL")
+    for name in parsed:
+        if not re.fullmatch(r"[a-z][a-z0-9-]{0,31}", name):
+            raise ImproperlyConfigured(f"CLEANROOM_REGIONS: {name!r} is not a region name (lower-case, digits, -)")
+    return parsed
+
+
+CLEANROOM_REGIONS = _regions()
+for _region_name, _url in CLEANROOM_REGIONS.items():
+    if _url == "default":
+        continue
+    if _url.startswith("embedded:"):
+        _pgdata = Path(_url.removeprefix("embedded:")).expanduser().resolve()
+        _name = DATABASES["default"].get("NAME") or "cleanroom"
+        DATABASES[f"region_{_region_name}"] = {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": _name,
+            "USER": "postgres",
+            "HOST": embedded.ensure_embedded_postgres(_pgdata, database=_name),
+            "PORT": "5432",
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    else:
+        import dj_database_url
+
+        DATABASES[f"region_{_region_name}"] = dj_database_url.parse(_url, conn_max_age=60, conn_health_checks=True)
+DATABASE_ROUTERS = ["cleanroom.routing.RegionRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -308,5 +357,45 @@ LOGGING = {
     },
 }
 
+# --- Vault, erasure, retention, leak scans (cleanroom/vault) ----------------------------------------------------
+
+
+def _vault_key() -> str:
+    """Keys the per-tenant pseudonym hashes and encrypts the vault. Production (DATABASE_URL set) must set it
+    explicitly: a generated key on one container would make every other container's pseudonyms unreadable."""
+    explicit = env_str("CLEANROOM_VAULT_KEY")
+    if explicit:
+        if len(explicit) < 32:
+            raise ImproperlyConfigured("CLEANROOM_VAULT_KEY must be at least 32 characters")
+        return explicit
+    if DATABASE_URL:
+        raise ImproperlyConfigured(
+            "CLEANROOM_VAULT_KEY is not set. It keys pseudonyms and encrypts the vault; generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` and keep it safe: losing it makes "
+            "pseudonyms unrevealable and erasure by identifier impossible."
+        )
+    key_file = DATA_DIR / "vault_key"
+    if not key_file.exists():
+        import secrets
+
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip()
+
+
+CLEANROOM_VAULT_KEY = _vault_key()
+RETENTION_INTERVAL_S = env_int("CLEANROOM_RETENTION_INTERVAL_S", 3600, minimum=60)
+LEAKSCAN_INTERVAL_S = env_int("CLEANROOM_LEAKSCAN_INTERVAL_S", 86400, minimum=60)
+# The leak scan re-analyses stored chunks with this (lower, so stricter) score threshold.
+LEAKSCAN_SCORE_THRESHOLD = env_float("CLEANROOM_LEAKSCAN_THRESHOLD", 0.3)
+CELERY_BEAT_SCHEDULE = {
+    "retention-purge": {"task": "vault.retention_purge", "schedule": float(RETENTION_INTERVAL_S)},
+    "leak-scan": {"task": "vault.leakscan_all", "schedule": float(LEAKSCAN_INTERVAL_S)},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
 # Region names an administrator may pick from in residency rules.
-KNOWN_REGIONS: list[str] = sorted({CLEANROOM_REGION, *env_list("CLEANROOM_KNOWN_REGIONS", ["in", "eu"])})
+KNOWN_REGIONS: list[str] = sorted(
+    {CLEANROOM_REGION, *CLEANROOM_REGIONS, *env_list("CLEANROOM_KNOWN_REGIONS", ["in", "eu"])}
+)

@@ -23,9 +23,15 @@ class Document(models.Model):
     IN_PROGRESS = (Status.EXTRACTING, Status.REDACTING, Status.EMBEDDING)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="documents")
+    # db_constraint=False: documents live in a region store, tenants and users in the control plane.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="documents", db_constraint=False)
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
     )
     # Title and file name can name people too: both are filled in by the worker, redacted, never raw.
     title = models.CharField(max_length=300, blank=True)
@@ -82,7 +88,7 @@ class Document(models.Model):
 
 class Chunk(models.Model):
     # The tenant sits on every chunk so that a search is scoped without a join.
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
     ordinal = models.PositiveIntegerField()
     section = models.CharField(max_length=300, blank=True, help_text="Page or heading the text came from.")

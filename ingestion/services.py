@@ -16,7 +16,7 @@ import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, models, transaction
+from django.db import connections, models, router, transaction
 from django.db.models import Case, Value, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -24,16 +24,22 @@ from django.utils import timezone
 from cleanroom.audit.services import audit_record
 from cleanroom.embeddings import embed, embedding_model_version
 from cleanroom.errors import ServiceError
-from cleanroom.pii.engine import detector_version, redact_many
+from cleanroom.pii.policy import PolicyResult, pii_policy_apply
 from cleanroom.policies.selectors import tenant_policy
 from cleanroom.residency import check_processing_allowed, check_storage_allowed
 from cleanroom.tenants.models import Tenant
+from cleanroom.vault.services import redaction_findings_save
 from ingestion.chunking import ChunkText, chunk_sections
 from ingestion.extraction import Extracted, ExtractionError, extract, sniff_media_type
 from ingestion.models import Chunk, Document
 
 logger = logging.getLogger(__name__)
 Status = Document.Status
+
+
+def _store_alias() -> str:
+    """The database holding this tenant's documents (its region store; `default` in a single-region setup)."""
+    return router.db_for_write(Document)
 
 
 # --- Quarantine: raw bytes wait here, unredacted, until a worker has processed them --------------------------------
@@ -136,9 +142,10 @@ def document_upload(
         raise ServiceError(exc.code, exc.message, status_code=status) from exc
     digest = hashlib.sha256(data).hexdigest()
 
-    with transaction.atomic():
+    alias = _store_alias()
+    with transaction.atomic(using=alias):
         # Two uploads of the same bytes at once must not both pass the duplicate check.
-        with connection.cursor() as cursor:
+        with connections[alias].cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"upload:{tenant.pk}:{digest}"])
         existing = (
             Document.objects.select_for_update()
@@ -234,6 +241,7 @@ class _Work:
     texts: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    pii: PolicyResult | None = None
     safe_title: str = ""
     safe_name: str = ""
     raw_sha256: str = ""
@@ -267,7 +275,7 @@ def document_process(*, document_id: str, batch_size: int | None = None) -> list
             raise
         logger.error("batch of %d failed unexpectedly: %s", len(claimed), type(exc).__name__)
         if len(claimed) == 1:
-            document = Document.objects.select_related("tenant").filter(pk=claimed[0]).first()
+            document = Document.objects.filter(pk=claimed[0]).first()
             if document is not None:
                 message = f"Processing failed unexpectedly ({type(exc).__name__})."
                 _fail(document, None, "internal_error", message, statuses=(Status.QUEUED,))
@@ -290,7 +298,7 @@ def _claim(document_id: str | uuid.UUID, token: uuid.UUID, limit: int) -> list[u
     if target is None:
         return []
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(using=_store_alias()):
         candidates = list(
             Document.objects.select_for_update(skip_locked=True)
             .filter(tenant_id=target["tenant_id"], status=Status.QUEUED)
@@ -357,7 +365,7 @@ def _fail(
     statuses: tuple[str, ...] = Document.IN_PROGRESS,
 ) -> bool:
     """Mark the document failed, if this run still holds it; its raw bytes go once the failure is recorded."""
-    with transaction.atomic():
+    with transaction.atomic(using=_store_alias()):
         held = Document.objects.filter(pk=document.pk, status__in=statuses)
         if token is not None:
             held = held.filter(claim_token=token)
@@ -381,7 +389,7 @@ def _fail(
 
 
 def _process_claimed(claimed: list[uuid.UUID], token: uuid.UUID) -> list[str]:
-    documents = list(Document.objects.select_related("tenant").filter(pk__in=claimed, claim_token=token))
+    documents = list(Document.objects.filter(pk__in=claimed, claim_token=token))
     documents.sort(key=lambda d: claimed.index(d.pk))
     if not documents:
         return []
@@ -455,7 +463,7 @@ def _process_claimed(claimed: list[uuid.UUID], token: uuid.UUID) -> list[str]:
 def _redact_and_chunk(work: _Work, token: uuid.UUID, policy: Any) -> bool:  # noqa: ANN401
     """Redact one document and cut it into chunks; False (and the document failed) when that is impossible."""
     try:
-        _redact_one(work, entities=policy.redact_entities)
+        _redact_one(work)
     except ServiceError as exc:
         _fail(work.document, token, exc.code, exc.message)
         return False
@@ -491,33 +499,19 @@ def _extract_one(work: _Work) -> None:
     work.extracted = extracted
 
 
-# Joins a document's short texts (title, file name, headings) to its body for one detector pass: each call has a
-# fixed cost (the spaCy pipeline and every recognizer run once per call) that dwarfs a title's own cost.
-_JOIN = "\n\n\ue000\n\n"  # a private-use character: no document carries it, no recognizer matches it
-
-
-def redact_document(texts: list[str], *, entities: frozenset[str] | set[str]) -> tuple[list[str], dict[str, int]]:
-    """The one call through which ingestion meets the PII engine: one document's texts in, the same texts
-    redacted plus counts per entity type out. A policy that refuses a document raises ServiceError."""
-    if len(texts) > 1 and not any(_JOIN in text for text in texts):
-        (joined,), counts = redact_many([_JOIN.join(texts)], entities=entities)
-        pieces = joined.split(_JOIN)
-        if len(pieces) == len(texts):
-            return pieces, counts
-        # A detected span crossed a boundary: fall back to one pass per text.
-    return redact_many(texts, entities=entities)
-
-
-def _redact_one(work: _Work, *, entities: frozenset[str] | set[str]) -> None:
+def _redact_one(work: _Work) -> None:
+    """The one call through which ingestion meets the PII layer: the tenant's policy (redact, mask, pseudonymize
+    or block per type) over everything that will be stored, body, section labels, title and file name. A policy
+    that refuses the document raises ServiceError."""
     assert work.extracted is not None
     raw_texts = [s.text for s in work.extracted.sections]
     raw_labels = [s.label for s in work.extracted.sections]
-    # One pass over everything that will be stored: body, section labels, title and file name.
-    redacted, counts = redact_document([*raw_texts, *raw_labels, work.title, work.filename], entities=entities)
+    work.pii = pii_policy_apply(tenant=work.document.tenant, texts=[*raw_texts, *raw_labels, work.title, work.filename])
+    redacted = work.pii.texts
     n = len(raw_texts)
     work.texts, work.labels = redacted[:n], redacted[n : 2 * n]
     work.safe_title, work.safe_name = redacted[2 * n], redacted[2 * n + 1]
-    work.counts = counts
+    work.counts = work.pii.counts
     work.raw_sha256 = hashlib.sha256("\n\n".join(raw_texts).encode()).hexdigest()
 
 
@@ -534,9 +528,7 @@ def _store(works: list[_Work], vectors: np.ndarray, token: uuid.UUID, policy: An
     if not works:
         return []
     common = {
-        "detector": detector_version(),
         "embedding_model": embedding_model_version(),
-        "policy_rule_id": policy.rule_id,
         "redacted_entity_types": sorted(policy.redact_entities),
         "region": settings.CLEANROOM_REGION,
     }
@@ -545,7 +537,7 @@ def _store(works: list[_Work], vectors: np.ndarray, token: uuid.UUID, policy: An
         offsets.append(position)
         position += len(work.pieces)
     stored: list[uuid.UUID] = []
-    with transaction.atomic():
+    with transaction.atomic(using=_store_alias()):
         # Locking the rows makes a concurrent delete or sweep wait for this commit instead of racing it.
         held = set(
             Document.objects.select_for_update()
@@ -574,7 +566,9 @@ def _store(works: list[_Work], vectors: np.ndarray, token: uuid.UUID, policy: An
         )
         now = timezone.now()
         for work, _offset in kept:
+            assert work.pii is not None
             manifest = {
+                **work.pii.manifest,  # detector version, policy rule id and version, per-type actions and thresholds
                 **common,
                 "counts": work.counts,
                 "text_sha256_before": work.raw_sha256,
@@ -596,6 +590,7 @@ def _store(works: list[_Work], vectors: np.ndarray, token: uuid.UUID, policy: An
                 step_started_at=now,
                 steps=_steps_append(Status.INDEXED),
             )
+            redaction_findings_save(document=work.document, result=work.pii)
             audit_record(
                 tenant=work.document.tenant,
                 actor=None,
@@ -629,11 +624,11 @@ def documents_requeue_stuck(*, older_than: timedelta | None = None) -> SweepResu
     (the broker may have lost it); tasks are idempotent, so a duplicate costs one query."""
     limit = older_than if older_than is not None else timedelta(seconds=settings.INGEST_STUCK_AFTER_SECONDS)
     cutoff = timezone.now() - limit
-    with transaction.atomic():
+    with transaction.atomic(using=_store_alias()):
         stuck = list(
-            Document.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("tenant")
-            .filter(status__in=Document.IN_PROGRESS, step_started_at__lt=cutoff)
+            Document.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+                status__in=Document.IN_PROGRESS, step_started_at__lt=cutoff
+            )
         )
         exhausted = [d for d in stuck if d.attempts >= settings.INGEST_MAX_ATTEMPTS]
         retrying = [d for d in stuck if d.attempts < settings.INGEST_MAX_ATTEMPTS]
@@ -664,7 +659,7 @@ def documents_requeue_stuck(*, older_than: timedelta | None = None) -> SweepResu
             Document.objects.filter(status=Status.QUEUED, step_started_at__lt=cutoff).values_list("pk", flat=True)
         )
         for pk in [*retry, *waiting]:
-            transaction.on_commit(lambda pk=pk: document_enqueue(document_id=pk))
+            transaction.on_commit(lambda pk=pk: document_enqueue(document_id=pk), using=_store_alias())
     if retry or exhausted:
         logger.warning("sweep: re-queued %d stuck documents, failed %d", len(retry), len(exhausted))
     return SweepResult(
@@ -674,17 +669,18 @@ def documents_requeue_stuck(*, older_than: timedelta | None = None) -> SweepResu
     )
 
 
-@transaction.atomic
 def document_delete(*, tenant: Tenant, user: AbstractBaseUser | None, document: Document) -> None:
     if document.tenant_id != tenant.pk:
         raise ServiceError("not_found", "No such document.", status_code=404)
     document_pk = document.pk
-    document.delete()  # chunks and their vectors go with it, in this transaction
-    audit_record(
-        tenant=tenant,
-        actor=user,
-        action="document.deleted",
-        target=None,
-        details={"document_id": str(document_pk)},
-    )
-    transaction.on_commit(lambda: _discard_raw(document_pk))
+    alias = document._state.db or _store_alias()
+    with transaction.atomic(using=alias):
+        document.delete()  # chunks and their vectors go with it, in this transaction
+        audit_record(
+            tenant=tenant,
+            actor=user,
+            action="document.deleted",
+            target=None,
+            details={"document_id": str(document_pk)},
+        )
+        transaction.on_commit(lambda: _discard_raw(document_pk), using=alias)

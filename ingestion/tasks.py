@@ -6,6 +6,7 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from cleanroom.routing import document_scope, region_scope, region_stores
 from ingestion.services import document_process, documents_requeue_stuck
 
 # Faults that pass on their own (a database restart, a broker blip): retried with exponential backoff. Anything
@@ -34,10 +35,17 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 def process_document(document_id: str) -> None:
     """Takes an id, not a document: the row is re-read and claimed, so a redelivered task does nothing."""
-    document_process(document_id=document_id)
+    with document_scope(document_id):  # the document lives in its tenant's region store
+        document_process(document_id=document_id)
 
 
 @shared_task(name="ingestion.sweep_stuck", ignore_result=True, autoretry_for=TRANSIENT_ERRORS, max_retries=3)
 def sweep_stuck() -> dict[str, int]:
-    result = documents_requeue_stuck()
-    return {"requeued": len(result.requeued), "failed": len(result.failed), "reenqueued": len(result.reenqueued)}
+    totals = {"requeued": 0, "failed": 0, "reenqueued": 0}
+    for region in region_stores():  # every store holds documents of its own tenants
+        with region_scope(region):
+            result = documents_requeue_stuck()
+        totals["requeued"] += len(result.requeued)
+        totals["failed"] += len(result.failed)
+        totals["reenqueued"] += len(result.reenqueued)
+    return totals

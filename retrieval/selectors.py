@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import connections, router, transaction
 from pgvector.django import CosineDistance
 
 from cleanroom.tenants.models import Tenant
@@ -26,7 +26,8 @@ def chunk_search(*, tenant: Tenant, query_vector: np.ndarray, k: int) -> list[Sc
     The index is shared by all tenants, so a plain filtered HNSW scan could stop before it found k chunks of a
     small tenant; pgvector's iterative scan keeps walking the graph until the filter has yielded enough rows.
     """
-    with transaction.atomic(), connection.cursor() as cursor:
+    alias = router.db_for_read(Chunk)  # the tenant's region store
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         cursor.execute("SET LOCAL hnsw.iterative_scan = 'relaxed_order'")
         cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(40, 2 * k)])
         rows = list(

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
+from cleanroom.audit.replay import replay_fingerprint
 from cleanroom.audit.services import audit_record
 from cleanroom.embeddings import embed
 from cleanroom.llm import LocalLlamaBackend, Sampling, answer_backend
-from cleanroom.pii.engine import redact
+from cleanroom.pii.policy import pii_redact_text
 from cleanroom.policies.selectors import TenantPolicy, tenant_policy
 from cleanroom.residency import check_processing_allowed
 from cleanroom.tenants.models import Tenant
@@ -69,7 +70,7 @@ def question_prepare(*, tenant: Tenant, question: str, top_k: int) -> PreparedQu
     policy = tenant_policy(tenant=tenant)
     check_processing_allowed(policy, backend_region=settings.CLEANROOM_REGION, what="embedding model")
     # The question is redacted on arrival: what is searched, prompted, logged and audited has no personal data.
-    redacted = redact(question, entities=policy.redact_entities).text
+    redacted = pii_redact_text(tenant=tenant, text=question)  # pseudonyms match the indexed passages' tokens
     timings = {"redact_s": time.perf_counter() - started}
 
     t = time.perf_counter()
@@ -125,6 +126,7 @@ def answer_finish(*, prepared: PreparedQuestion, user: AbstractBaseUser | None, 
             "model": backend.name if backend else None,
             "model_sha256": backend.sha256 if backend else None,
             "sampling": prepared.sampling.as_dict() if backend else None,
+            **replay_fingerprint(prepared.messages, text),  # lets `audit replay` prove the answer reproduces
         },
     )
     return Answer(

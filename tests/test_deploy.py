@@ -19,7 +19,12 @@ def test_compose_file_is_valid_and_has_the_production_services():
         text=True,
         timeout=60,
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin:/usr/local/bin", "DJANGO_SECRET_KEY": "x", "POSTGRES_PASSWORD": "x"},
+        env={
+            "PATH": "/usr/bin:/bin:/usr/local/bin",
+            "DJANGO_SECRET_KEY": "x",
+            "POSTGRES_PASSWORD": "x",
+            "CLEANROOM_VAULT_KEY": "x",
+        },
     )
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)

@@ -6,7 +6,7 @@ from django.contrib import admin
 
 from cleanroom.audit.services import audit_record
 from cleanroom.pii.entities import entity_choices
-from cleanroom.policies.models import ResidencyRule
+from cleanroom.policies.models import AllowTerm, CustomRecognizer, EntityRule, ResidencyRule
 from cleanroom.tenants.models import region_choices
 
 
@@ -33,13 +33,13 @@ class ResidencyRuleForm(forms.ModelForm):
 
     class Meta:
         model = ResidencyRule
-        fields = ["tenant", "storage_regions", "processing_regions", "redact_entities"]
+        fields = ["tenant", "storage_regions", "processing_regions", "redact_entities", "retention_days"]
 
 
 @admin.register(ResidencyRule)
 class ResidencyRuleAdmin(admin.ModelAdmin):
     form = ResidencyRuleForm
-    list_display = ["tenant", "storage_regions", "processing_regions", "updated_at"]
+    list_display = ["tenant", "storage_regions", "processing_regions", "retention_days", "updated_at"]
     search_fields = ["tenant__slug", "tenant__name"]
 
     def save_model(self, request, obj, form, change) -> None:  # noqa: ANN001
@@ -54,6 +54,58 @@ class ResidencyRuleAdmin(admin.ModelAdmin):
                 "storage_regions": obj.storage_regions,
                 "processing_regions": obj.processing_regions,
                 "redact_entities": obj.redact_entities,
+                "retention_days": obj.retention_days,
                 "deployment_region": settings.CLEANROOM_REGION,
             },
         )
+
+    def delete_model(self, request, obj) -> None:  # noqa: ANN001
+        audit_record(tenant=obj.tenant, actor=request.user, action="policy.deleted", target=obj, details={})
+        super().delete_model(request, obj)
+
+
+class AuditedPolicyAdmin(admin.ModelAdmin):
+    """Every change to a PII policy part is audited: which fields changed and the new settings, never allow-list
+    terms (a term may be a name the tenant chose to keep) and never a pattern's matches."""
+
+    audit_fields: tuple[str, ...] = ()
+
+    def _audit(self, request, obj, action: str, changed: list[str]) -> None:  # noqa: ANN001
+        details = {"changed_fields": sorted(changed), **{f: getattr(obj, f) for f in self.audit_fields}}
+        audit_record(tenant=obj.tenant, actor=request.user, action=action, target=obj, details=details)
+
+    def save_model(self, request, obj, form, change) -> None:  # noqa: ANN001
+        super().save_model(request, obj, form, change)
+        name = obj._meta.model_name
+        self._audit(request, obj, f"policy.{name}.{'changed' if change else 'created'}", form.changed_data)
+
+    def delete_model(self, request, obj) -> None:  # noqa: ANN001
+        self._audit(request, obj, f"policy.{obj._meta.model_name}.deleted", [])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:  # noqa: ANN001
+        for obj in queryset:
+            self._audit(request, obj, f"policy.{obj._meta.model_name}.deleted", [])
+        super().delete_queryset(request, queryset)
+
+
+@admin.register(EntityRule)
+class EntityRuleAdmin(AuditedPolicyAdmin):
+    list_display = ["tenant", "entity_type", "action", "threshold", "updated_at"]
+    list_filter = ["action", "entity_type"]
+    search_fields = ["tenant__slug"]
+    audit_fields = ("entity_type", "action", "threshold")
+
+
+@admin.register(AllowTerm)
+class AllowTermAdmin(AuditedPolicyAdmin):
+    list_display = ["tenant", "term"]
+    search_fields = ["tenant__slug", "term"]
+
+
+@admin.register(CustomRecognizer)
+class CustomRecognizerAdmin(AuditedPolicyAdmin):
+    list_display = ["tenant", "label", "pattern", "action", "updated_at"]
+    list_filter = ["action"]
+    search_fields = ["tenant__slug", "label"]
+    audit_fields = ("label", "pattern", "action", "ignore_case")

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import re
+
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.db import models
 
-from cleanroom.pii.entities import DEFAULT_REDACT_ENTITIES, entity_choices
+from cleanroom.pii.entities import DEFAULT_REDACT_ENTITIES, ENTITY_TYPES, entity_choices
 from cleanroom.tenants.models import Tenant, region_choices
 
 
@@ -35,6 +38,12 @@ class ResidencyRule(models.Model):
         blank=True,
         help_text="Personal-data types replaced by a placeholder such as <PERSON> before anything is indexed.",
     )
+    retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Documents older than this many days are purged (with their chunks, vectors and keyed hashes) by "
+        "a periodic task, each purge audited. Empty: kept until deleted.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -48,3 +57,102 @@ class ResidencyRule(models.Model):
 
     def allowed_processing_regions(self) -> list[str]:
         return self.processing_regions or [self.tenant.home_region]
+
+
+class PiiAction(models.TextChoices):
+    REDACT = "redact", "Redact: replace by a placeholder such as <PERSON>"
+    MASK = "mask", "Mask: keep separators and the last 4 characters of long values, star the rest"
+    PSEUDONYMIZE = "pseudonymize", "Pseudonymize: a stable per-tenant token such as <PERSON_7f3a9c12>"
+    BLOCK = "block", "Block: refuse the whole document (it fails with code pii_blocked)"
+
+
+def validate_threshold(value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValidationError("A confidence threshold is between 0 and 1.")
+
+
+class EntityRule(models.Model):
+    """How one personal-data type is treated for one tenant. A type with a rule is always detected, whether or not
+    the residency rule's list ticks it."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="entity_rules")
+    entity_type = models.CharField(max_length=40, choices=entity_choices)
+    action = models.CharField(max_length=16, choices=PiiAction.choices, default=PiiAction.REDACT)
+    threshold = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[validate_threshold],
+        help_text="Minimum detector confidence (0-1) for a match to count. Empty: the default (0.4). Lower "
+        "catches more and over-redacts more; validated identifiers (Aadhaar checksum, e-mail) score 1.0.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "entity_type"], name="entityrule_unique_type")]
+        ordering = ["tenant__slug", "entity_type"]
+
+    def __str__(self) -> str:
+        return f"{self.entity_type}: {self.action}"
+
+
+class AllowTerm(models.Model):
+    """A term never redacted for this tenant, such as the company's own name or a product name."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="allow_terms")
+    term = models.CharField(
+        max_length=200,
+        help_text="Matched against whole detected values, ignoring case and extra spaces "
+        "(allowing 'Acme Corp' does not allow 'Acme Corp Ltd').",
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "term"], name="allowterm_unique")]
+        ordering = ["tenant__slug", "term"]
+
+    def __str__(self) -> str:
+        return self.term
+
+    def clean(self) -> None:
+        self.term = " ".join(self.term.split())
+        if len(self.term) < 2:
+            raise ValidationError({"term": "An allowed term has at least 2 characters."})
+
+
+def validate_label(value: str) -> None:
+    if not re.fullmatch(r"[A-Z][A-Z0-9_]{1,38}", value):
+        raise ValidationError("Upper-case letters, digits and underscores, starting with a letter (e.g. EMPLOYEE_ID).")
+    if value in ENTITY_TYPES:
+        raise ValidationError(f"{value} is a built-in type; set its treatment with an entity rule instead.")
+
+
+def validate_pattern(value: str) -> None:
+    try:
+        compiled = re.compile(value)
+    except re.error as exc:
+        raise ValidationError(f"Not a valid regular expression: {exc}.") from exc
+    if compiled.fullmatch(""):
+        raise ValidationError("The expression matches empty text, which would redact everything.")
+
+
+class CustomRecognizer(models.Model):
+    """A regular expression with a label, for identifiers the built-in detector does not know (employee ids)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="custom_recognizers")
+    label = models.CharField(
+        max_length=40, validators=[validate_label], help_text="Entity type the matches get, e.g. EMPLOYEE_ID."
+    )
+    pattern = models.CharField(
+        max_length=500,
+        validators=[validate_pattern],
+        help_text=r"Python regular expression, e.g. \bEMP-\d{6}\b. Use \b to avoid matching inside longer words.",
+    )
+    action = models.CharField(max_length=16, choices=PiiAction.choices, default=PiiAction.REDACT)
+    ignore_case = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "label"], name="customrecognizer_unique_label")]
+        ordering = ["tenant__slug", "label"]
+
+    def __str__(self) -> str:
+        return f"{self.label} /{self.pattern}/"

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 from rest_framework import permissions
 from rest_framework.request import Request
 
+from cleanroom.routing import region_enter
 from cleanroom.tenants.models import ApiToken, Role
 from cleanroom.tenants.selectors import membership_for
 
@@ -26,6 +27,8 @@ def resolve_membership(request: Request) -> None:
         membership = membership_for(user=request.user, tenant_id=request.session.get(SESSION_TENANT_KEY))
     request.membership = membership
     request.tenant = membership.tenant if membership is not None else None
+    if request.tenant is not None:
+        region_enter(request.tenant)  # this request's documents and chunks live in the tenant's region store
 
 
 class IsTenantMember(permissions.BasePermission):

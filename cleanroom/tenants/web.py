@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from cleanroom.routing import region_enter
 from cleanroom.tenants.models import Role
 from cleanroom.tenants.permissions import SESSION_TENANT_KEY
 from cleanroom.tenants.selectors import membership_for
@@ -27,6 +28,7 @@ def tenant_view(minimum_role: str = Role.VIEWER) -> Callable[[View], View]:
                 return render(request, "no_tenant.html", status=403)
             request.membership = membership
             request.tenant = membership.tenant
+            region_enter(membership.tenant)  # this request's documents and chunks live in its region store
             if not membership.has_role(minimum_role):
                 return render(request, "forbidden.html", {"needed": Role(minimum_role).label}, status=403)
             return view(request, *args, **kwargs)

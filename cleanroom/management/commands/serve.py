@@ -34,6 +34,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
+        call_command("migrate_regions", verbosity=0)  # other region stores of CLEANROOM_REGIONS, if any
         if options["demo"]:
             self._demo(options["host"], options["port"])
 
@@ -49,7 +50,7 @@ class Command(BaseCommand):
                 "-A",
                 "cleanroom",
                 "worker",
-                "--beat",  # periodic work on a schedule (CELERY_BEAT_SCHEDULE): the sweep of stuck documents
+                "--beat",  # scheduled work (CELERY_BEAT_SCHEDULE): stuck-document sweep, retention purges, leak scans
                 "--loglevel",
                 "INFO",
                 "--concurrency",

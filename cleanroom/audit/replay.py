@@ -1,0 +1,94 @@
+"""Replay of an audited answer: the same redacted question, the same chunks, the same model file and sampling
+must give the same text (greedy decoding at temperature 0 with a fixed seed)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from cleanroom.errors import ServiceError
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def replay_fingerprint(messages: list[dict[str, str]], text: str) -> dict[str, Any]:
+    """What an answer's audit entry records so that a replay can be checked: digests, never the texts."""
+    if not messages:
+        return {"prompt_sha256": None, "output_sha256": None}
+    return {"prompt_sha256": _sha(json.dumps(messages, sort_keys=True)), "output_sha256": _sha(text.strip())}
+
+
+@dataclass
+class ReplayResult:
+    event_id: int
+    identical: bool
+    prompt_identical: bool
+    model_identical: bool
+    answer: str  # generated from redacted passages and a redacted question
+
+
+def answer_replay(*, event_id: int) -> ReplayResult:
+    from cleanroom.audit.models import AuditEvent
+    from cleanroom.audit.services import audit_record
+    from cleanroom.llm import Sampling, answer_backend
+    from cleanroom.policies.selectors import tenant_policy
+    from cleanroom.residency import check_processing_allowed
+    from cleanroom.routing import tenant_scope
+    from ingestion.models import Chunk
+    from retrieval.prompting import build_messages
+    from retrieval.selectors import ScoredChunk
+
+    event = AuditEvent.objects.filter(pk=event_id, action="query.answered").select_related("tenant").first()
+    if event is None or event.tenant is None:
+        raise ServiceError("not_found", f"No answer audit entry {event_id}.", status_code=404)
+    details = event.details
+    if not details.get("model") or not details.get("output_sha256"):
+        raise ServiceError(
+            "not_replayable",
+            f"Entry {event_id} did not call a model (it abstained before), or predates replay fingerprints.",
+        )
+    ids = details["prompt_chunk_ids"]
+    with tenant_scope(event.tenant):
+        chunks = Chunk.objects.filter(tenant=event.tenant, pk__in=ids).select_related("document")
+        rows = {c.pk: c for c in chunks}
+    missing = [i for i in ids if i not in rows]
+    if missing:
+        raise ServiceError(
+            "chunks_gone",
+            f"Chunk(s) {missing} of entry {event_id} no longer exist (deleted, "
+            "purged or erased); the answer cannot be replayed.",
+        )
+    passages = [
+        ScoredChunk(c.pk, str(c.document_id), c.document.title, c.section, c.text, 0.0) for c in map(rows.get, ids)
+    ]
+    budget_tokens = settings.LLM_CONTEXT_TOKENS - settings.LLM_MAX_ANSWER_TOKENS - 300
+    messages = build_messages(details["question"], passages, max_context_chars=int(budget_tokens * 3.5))
+    backend = answer_backend()
+    check_processing_allowed(tenant_policy(tenant=event.tenant), backend_region=backend.region, what="answer model")
+    text = backend.chat(messages, Sampling(**details["sampling"])).strip()
+    fingerprint = replay_fingerprint(messages, text)
+    result = ReplayResult(
+        event_id=event_id,
+        identical=fingerprint["output_sha256"] == details["output_sha256"],
+        prompt_identical=fingerprint["prompt_sha256"] == details["prompt_sha256"],
+        model_identical=backend.sha256 == details.get("model_sha256"),
+        answer=text,
+    )
+    audit_record(
+        tenant=event.tenant,
+        actor=None,
+        action="query.replayed",
+        details={
+            "event_id": event_id,
+            "identical": result.identical,
+            "prompt_identical": result.prompt_identical,
+            "model_identical": result.model_identical,
+        },
+    )
+    return result

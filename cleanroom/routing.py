@@ -1,0 +1,163 @@
+"""Residency-routed storage: each tenant's documents, chunks, vectors and vault rows live in the store of a region
+its residency rule allows; the control plane (tenants, users, policies, audit) stays in `default`.
+
+Stores come from settings.CLEANROOM_REGIONS ({"in": "postgres://...", "eu": "embedded:/srv/eu/pgdata"}); each
+becomes the database alias `region_<name>`, or is `default` itself when its value is "default". Nothing set: one
+region named CLEANROOM_REGION in the default database, so single-region deployments route nothing.
+
+A request or task enters its tenant's scope once (`tenant_scope(tenant)`, or `region_enter` where a context
+manager does not fit); the router sends region models there, falling back to the tenant of the instance at hand.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+
+# Apps whose rows hold (redacted) tenant content and therefore live in a region store.
+REGION_APPS = frozenset({"ingestion", "vault"})
+DEFAULT_ALIAS = "default"
+_FK_TARGET_APPS = frozenset({"tenants", "auth", "contenttypes"})
+
+_region: contextvars.ContextVar[str | None] = contextvars.ContextVar("cleanroom_region", default=None)
+
+
+def region_stores() -> dict[str, str]:
+    """Region name -> database alias, for every region this deployment has a store in."""
+    configured: dict[str, str] = getattr(settings, "CLEANROOM_REGIONS", {}) or {}
+    if not configured:
+        return {settings.CLEANROOM_REGION: DEFAULT_ALIAS}
+    return {name: (DEFAULT_ALIAS if url == "default" else f"region_{name}") for name, url in configured.items()}
+
+
+def region_aliases() -> set[str]:
+    return set(region_stores().values())
+
+
+def storage_region(allowed: tuple[str, ...] | list[str]) -> str | None:
+    """The first allowed region (in the rule's order) that has a store here, or None."""
+    stores = region_stores()
+    return next((region for region in allowed if region in stores), None)
+
+
+def tenant_region(tenant: Any) -> str | None:
+    from cleanroom.policies.selectors import tenant_policy
+
+    return storage_region(tenant_policy(tenant=tenant).storage_regions)
+
+
+def alias_for_region(region: str | None) -> str:
+    return region_stores().get(region or "", DEFAULT_ALIAS)
+
+
+def tenant_alias(tenant: Any) -> str:
+    return alias_for_region(tenant_region(tenant))
+
+
+def region_enter(tenant: Any) -> None:
+    """Route this request's or task's region models to `tenant`'s store until the scope is reset."""
+    _region.set(tenant_region(tenant))
+
+
+@contextmanager
+def tenant_scope(tenant: Any) -> Iterator[str]:
+    token = _region.set(tenant_region(tenant))
+    try:
+        yield alias_for_region(_region.get())
+    finally:
+        _region.reset(token)
+
+
+@contextmanager
+def region_scope(region: str | None) -> Iterator[str]:
+    """Enter one region's store by name, for work that walks every store (the sweep, periodic scans)."""
+    token = _region.set(region)
+    try:
+        yield alias_for_region(region)
+    finally:
+        _region.reset(token)
+
+
+def current_alias() -> str:
+    return alias_for_region(_region.get())
+
+
+def _is_region_model(model: type[models.Model]) -> bool:
+    return model._meta.app_label in REGION_APPS
+
+
+class RegionRouter:
+    def _route(self, model: type[models.Model], **hints: Any) -> str | None:
+        if not _is_region_model(model):
+            return DEFAULT_ALIAS
+        if _region.get() is not None:
+            return current_alias()
+        instance = hints.get("instance")
+        if instance is not None and instance._state.db:
+            return instance._state.db
+        tenant_id = getattr(instance, "tenant_id", None)
+        if tenant_id is not None:
+            from cleanroom.tenants.models import Tenant
+
+            tenant = Tenant.objects.filter(pk=tenant_id).first()
+            if tenant is not None:
+                return tenant_alias(tenant)
+        return DEFAULT_ALIAS
+
+    def db_for_read(self, model: type[models.Model], **hints: Any) -> str | None:
+        return self._route(model, **hints)
+
+    def db_for_write(self, model: type[models.Model], **hints: Any) -> str | None:
+        return self._route(model, **hints)
+
+    def allow_relation(self, obj1: models.Model, obj2: models.Model, **hints: Any) -> bool | None:
+        return True  # region rows point at control-plane rows by id (db_constraint=False)
+
+    def allow_migrate(self, db: str, app_label: str, model_name: str | None = None, **hints: Any) -> bool | None:
+        if db == DEFAULT_ALIAS:
+            return True  # the control plane, and the store of a region configured as "default"
+        if db in region_aliases():
+            # Tenants and users get empty tables too: ingestion's first migration creates foreign keys to them
+            # (dropped by its second); their rows stay in the control plane.
+            return app_label in REGION_APPS or app_label in _FK_TARGET_APPS
+        return None
+
+
+class RegionScopeMiddleware:
+    """Starts every request outside any tenant's scope; the tenant resolution (API permission, web decorator)
+    enters it, and the next request on this thread starts clean again."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = _region.set(None)
+        try:
+            return self.get_response(request)
+        finally:
+            _region.reset(token)
+
+
+@contextmanager
+def document_scope(document_id: str) -> Iterator[str | None]:
+    """For a task that has only a document id: enter the scope of the store holding it (None: in no store)."""
+    from ingestion.models import Document
+
+    stores = region_stores()
+    region = None
+    if len(set(stores.values())) > 1:
+        region = next(
+            (name for name, alias in stores.items() if Document.objects.using(alias).filter(pk=document_id).exists()),
+            None,
+        )
+    token = _region.set(region)
+    try:
+        yield region
+    finally:
+        _region.reset(token)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from cleanroom import embedded
+from cleanroom.routing import RegionRouter
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_single_region_deployments_route_everything_to_default(settings):
+    from cleanroom.tenants.models import Tenant
+    from ingestion.models import Chunk
+
+    router = RegionRouter()
+    assert router.db_for_write(Chunk) == "default" and router.db_for_read(Tenant) == "default"
+    assert router.allow_migrate("default", "ingestion") and router.allow_migrate("default", "tenants")
+
+
+def test_two_embedded_postgresql_regions_keep_each_tenant_in_its_store(tmp_path):
+    """A child pytest with two real embedded PostgreSQL servers as regions "in" (default) and "eu"."""
+    pgdata = tmp_path / "eu-pgdata"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "CLEANROOM_REGION": "in",
+        "CLEANROOM_REGIONS": json.dumps({"in": "default", "eu": f"embedded:{pgdata}"}),
+        "CLEANROOM_KNOWN_REGIONS": "in,eu,us",
+        # Its own test database on the shared server, so it does not collide with this run's.
+        "CLEANROOM_DB_NAME": "cleanroom_regions",
+    }
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/regions/scenario_two_regions.py"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+        assert "5 passed" in result.stdout
+    finally:
+        if (pgdata / "postmaster.pid").exists():
+            embedded.stop_embedded_postgres(pgdata)
