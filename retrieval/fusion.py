@@ -26,6 +26,11 @@ def tsquery_any(lexemes: Sequence[str]) -> str:
     return " | ".join(quoted)
 
 
+def sql_identifier(name: str) -> str:
+    """A double-quoted SQL identifier: any text, taken literally."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def rrf_fuse(
     rankings: Sequence[Sequence[Key]], *, k: int = RRF_K, weights: Sequence[float] | None = None
 ) -> list[tuple[Key, float]]:

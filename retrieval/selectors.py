@@ -10,7 +10,7 @@ from django.db import connections, router, transaction
 
 from cleanroom.tenants.models import Tenant
 from ingestion.models import Chunk
-from retrieval.fusion import BM25_B, BM25_K1, RRF_K, bm25_idf, rrf_fuse, tsquery_any
+from retrieval.fusion import BM25_B, BM25_K1, RRF_K, bm25_idf, rrf_fuse, sql_identifier, tsquery_any
 
 SearchMode = Literal["hybrid", "dense", "lexical"]
 SEARCH_MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
@@ -20,6 +20,8 @@ SEARCH_MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
 HYBRID_DEPTH = 100
 # A tenant this small is scanned exactly (a few milliseconds); only above it does the shared HNSW graph pay off.
 EXACT_SCAN_MAX_CHUNKS = 10_000
+# Chunks scored by the first, pruning pass of BM25 (see _lexical_ranking).
+SEED_CANDIDATES = 1000
 
 
 @dataclass(frozen=True)
@@ -87,13 +89,62 @@ def _dense_ranking(cursor: Any, *, tenant_id: int, vector: str, n: int, tenant_c
     return [row[0] for row in sorted(cursor.fetchall(), key=lambda row: row[1])]
 
 
+def _column(lexeme: str) -> str:
+    return sql_identifier(lexeme).replace("%", "%%")
+
+
+def _bm25_top(
+    cursor: Any,
+    *,
+    tenant_id: int,
+    terms: list[tuple[str, float]],
+    candidates: list[str],
+    n: int,
+    norm: tuple[float, float, float],
+) -> list[tuple[int, float]]:
+    """Score the tenant's chunks holding any of `candidates` by BM25 over all `terms` (lexeme, weight); best n."""
+    # jsonb_to_record reads every needed frequency from one decompression of the jsonb value; a ->> per term
+    # would decompress it once per term. Column names are the lexemes (with % doubled for the driver's
+    # placeholders); names over PostgreSQL's 63-byte identifier limit would be truncated, so those few use ->>.
+    in_record = [term for term, _ in terms if len(term.encode()) <= 63]
+    columns = ", ".join(f"{_column(term)} float8" for term in in_record) or "_ float8"
+    parts, params = [], []
+    for term, weight in terms:
+        if term in in_record:
+            tf = f"coalesce(x.{_column(term)}, 0)"
+            params.append(weight)
+        else:
+            tf = "coalesce((ct.tf ->> %s)::float8, 0)"
+            params += [weight, term, term]
+        parts.append(f"%s::float8 * {tf} / ({tf} + l.norm)")
+    score = " + ".join(parts)
+    k1, b, avg_length = norm
+    sql = f"""
+        SELECT ct.chunk_id, {score} AS score
+        FROM retrieval_chunkterms ct
+        CROSS JOIN LATERAL jsonb_to_record(ct.tf) AS x({columns})
+        CROSS JOIN LATERAL (
+            SELECT %s::float8 * (1 - %s::float8 + %s::float8 * ct.length / %s::float8) AS norm
+        ) AS l
+        WHERE ct.tenant_id = %s AND ct.lexemes @@ %s::tsquery
+        ORDER BY score DESC, ct.chunk_id
+        LIMIT %s
+    """  # noqa: S608 - lexemes go in as quoted identifiers, values as placeholders
+    params += [k1, b, b, avg_length, tenant_id, tsquery_any(candidates), n]
+    cursor.execute(sql, params)
+    return [(row[0], float(row[1])) for row in cursor.fetchall()]
+
+
 def _lexical_ranking(
     cursor: Any, *, tenant_id: int, query: str, n: int, lexicon: _Lexicon, k1: float, b: float
 ) -> list[tuple[int, float]]:
     """The tenant's n best chunks by BM25 over stemmed terms, with the tenant's own term statistics.
 
-    Candidates come from the GIN index (chunks holding any query term); each is scored from its stored term
-    frequencies and length, so no query scans the tenant's chunks or counts its terms.
+    Candidates come from the GIN index (chunks holding a query term); each is scored from its stored term
+    frequencies and length, so no query scans the tenant's chunks or counts its terms. Common terms would make
+    almost every chunk a candidate, so the search prunes as MaxScore does, exactly: a term contributes less than
+    its weight idf * (k1 + 1) to any chunk, so once a first pass over the rarest terms has found n chunks scoring at
+    least t, chunks holding only common terms whose weights sum to less than t cannot be in the top n.
     """
     if lexicon.chunks == 0 or not query.strip():
         return []
@@ -106,28 +157,33 @@ def _lexical_ranking(
         """,
         [query, tenant_id],
     )
-    terms = cursor.fetchall()
-    if not terms:
+    rows = cursor.fetchall()
+    if not rows:
         return []
-    avg_length = max(lexicon.total_length / lexicon.chunks, 1.0)
     # BM25: sum over query terms of qtf * idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / avg_length)).
-    weights = [qtf * bm25_idf(df=df, n=lexicon.chunks) * (k1 + 1) for _, qtf, df in terms]
-    tf_columns = ", ".join(f"coalesce((ct.tf ->> %s)::float8, 0) AS tf{i}" for i in range(len(terms)))
-    score = " + ".join(f"%s * x.tf{i} / (x.tf{i} + x.norm)" for i in range(len(terms)))
-    sql = f"""
-        SELECT ct.chunk_id, {score} AS score
-        FROM retrieval_chunkterms ct
-        CROSS JOIN LATERAL (
-            SELECT %s * (1 - %s + %s * ct.length / %s) AS norm, {tf_columns}
-        ) AS x
-        WHERE ct.tenant_id = %s AND ct.lexemes @@ %s::tsquery
-        ORDER BY score DESC, ct.chunk_id
-        LIMIT %s
-    """  # noqa: S608 - only placeholders are interpolated
-    params: list[Any] = [*weights, k1, b, b, avg_length, *(term for term, _, _ in terms)]
-    params += [tenant_id, tsquery_any([term for term, _, _ in terms]), n]
-    cursor.execute(sql, params)
-    return [(row[0], float(row[1])) for row in cursor.fetchall()]
+    terms = [(term, qtf * bm25_idf(df=df, n=lexicon.chunks) * (k1 + 1)) for term, qtf, df in rows]
+    norm = (k1, b, max(lexicon.total_length / lexicon.chunks, 1.0))
+    everything = [term for term, _ in terms]
+
+    # First pass: the rarest terms, up to about SEED_CANDIDATES chunks holding them (at least one term).
+    seed, rows_seen = [], 0
+    for term, _, df in rows:
+        if seed and rows_seen + df > SEED_CANDIDATES:
+            break
+        seed.append(term)
+        rows_seen += df
+    first = _bm25_top(cursor, tenant_id=tenant_id, terms=terms, candidates=seed, n=n, norm=norm)
+    if len(seed) == len(terms):
+        return first
+    threshold = first[-1][1] if len(first) >= n else 0.0
+    # Drop the most common terms while their weights sum to less than the threshold.
+    essential, optional_weight = list(terms), 0.0
+    while essential and optional_weight + essential[-1][1] < threshold:
+        optional_weight += essential.pop()[1]
+    candidates = [term for term, _ in essential] or everything
+    if set(candidates) <= set(seed):
+        return first
+    return _bm25_top(cursor, tenant_id=tenant_id, terms=terms, candidates=candidates, n=n, norm=norm)
 
 
 def _load(cursor: Any, *, tenant_id: int, ids: list[int], vector: str | None) -> dict[int, dict[str, Any]]:
