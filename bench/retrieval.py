@@ -135,13 +135,17 @@ def ingest(tenant, corpus: list[dict], log, workers: int = 0) -> dict[str, str]:
     from ingestion.services import document_create
 
     by_sha = {hashlib.sha256(document_bytes(doc)).hexdigest(): doc for doc in corpus}
-    done = dict(
-        Document.objects.filter(tenant=tenant, status=Document.Status.INDEXED).values_list("content_sha256", "pk")
-    )
-    todo = [doc for sha, doc in by_sha.items() if sha not in done and document_bytes(doc)]
-    log(f"{len(done)} documents already indexed in tenant {tenant.slug}; ingesting {len(todo)}")
+    # An interrupted earlier run leaves documents queued (their tasks wait in the broker: a worker finishes them)
+    # or stuck in processing (their task died with the run: those and failed ones are uploaded again).
+    Document.objects.filter(tenant=tenant, status__in=[Document.Status.PROCESSING, Document.Status.FAILED]).delete()
+    statuses = dict(Document.objects.filter(tenant=tenant).values_list("content_sha256", "status"))
+    todo = [doc for sha, doc in by_sha.items() if sha not in statuses and document_bytes(doc)]
+    queued = sum(1 for status in statuses.values() if status == Document.Status.QUEUED)
+    log(f"tenant {tenant.slug}: {len(statuses) - queued} documents indexed, {queued} queued; uploading {len(todo)}")
+    if queued and not workers:
+        sys.exit("documents of an earlier run are still queued: run again with --workers N to finish them")
     started = time.perf_counter()
-    worker = start_worker(workers, log) if workers and todo else None
+    worker = start_worker(workers, log) if workers and (todo or queued) else None
     try:
         for i, doc in enumerate(todo, start=1):
             upload = SimpleUploadedFile(f"abstract-{i}.txt", document_bytes(doc), content_type="text/plain")
@@ -149,7 +153,7 @@ def ingest(tenant, corpus: list[dict], log, workers: int = 0) -> dict[str, str]:
             if not worker and (i % 250 == 0 or i == len(todo)):
                 log(f"  {i}/{len(todo)} documents, {i / (time.perf_counter() - started):.1f}/s")
         if worker:
-            wait_until_processed(tenant, len(todo), log)
+            wait_until_processed(tenant, len(todo) + queued, log)
     finally:
         if worker:
             worker.terminate()

@@ -231,6 +231,16 @@ def test_lexical_bm25_matches_reference_on_a_larger_tenant(shared_table):
     assert [c.bm25 for c in found] == pytest.approx(best, abs=1e-3)
 
 
+def test_pruning_of_common_terms_keeps_the_exact_bm25_top(shared_table, monkeypatch):
+    # A first pass over few candidates, so that the common words are pruned from candidate generation.
+    monkeypatch.setattr(selectors, "SEED_CANDIDATES", 5)
+    big = shared_table["big"]
+    query = "common word1 word2 word250 word299"
+    found = chunk_search(tenant=big, query=query, k=10, mode="lexical")
+    reference = _reference_bm25(big, query)
+    assert [c.bm25 for c in found] == pytest.approx(sorted(reference.values(), reverse=True)[:10], abs=1e-3)
+
+
 def test_hybrid_finds_what_only_one_side_ranks_first(shared_table):
     tiny = shared_table["tiny"]
     vectors = dict(Chunk.objects.filter(tenant=tiny).values_list("text", "embedding"))
