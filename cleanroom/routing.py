@@ -20,8 +20,8 @@ from django.conf import settings
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 
-# Apps whose rows hold (redacted) tenant content and therefore live in a region store.
-REGION_APPS = frozenset({"ingestion", "vault"})
+# Apps whose rows hold (redacted) tenant content, or statistics of it, and therefore live in a region store.
+REGION_APPS = frozenset({"ingestion", "retrieval", "vault"})
 DEFAULT_ALIAS = "default"
 _FK_TARGET_APPS = frozenset({"tenants", "auth", "contenttypes"})
 

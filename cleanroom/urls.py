@@ -15,6 +15,7 @@ api_v1 = [
     path("documents", ingestion_api.DocumentListApi.as_view(), name="documents"),
     path("documents/<str:document_id>", ingestion_api.DocumentDetailApi.as_view(), name="document"),
     path("query", retrieval_api.QueryApi.as_view(), name="query"),
+    path("search", retrieval_api.SearchApi.as_view(), name="search"),
     # The schema describes the API, not anyone's data: readable without a token, for client generators.
     path("schema", SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]), name="schema"),
 ]

@@ -9,7 +9,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from retrieval.search import passage_search
+from retrieval.selectors import SEARCH_MODES
 from retrieval.services import question_answer
+
+# Search results are cheap (no model reads them), so a client may ask for a longer list than for answers.
+MAX_SEARCH_TOP_K = 100
 
 
 class QueryInputSerializer(serializers.Serializer):
@@ -49,3 +54,38 @@ class QueryApi(APIView):
                 "abstained": answer.abstained,
             }
         )
+
+
+class SearchInputSerializer(serializers.Serializer):
+    query = serializers.CharField(max_length=4000, trim_whitespace=True)
+    top_k = serializers.IntegerField(min_value=1, max_value=MAX_SEARCH_TOP_K, default=10)
+    mode = serializers.ChoiceField(choices=SEARCH_MODES, default="hybrid")
+
+
+class SearchHitSerializer(serializers.Serializer):
+    document_id = serializers.UUIDField()
+    title = serializers.CharField()
+    chunk_id = serializers.IntegerField()
+    snippet = serializers.CharField()
+    score = serializers.FloatField(help_text="What hits are ordered by: fused rank score in (0, 1] for hybrid.")
+
+
+class SearchOutputSerializer(serializers.Serializer):
+    results = SearchHitSerializer(many=True)
+
+
+class SearchApi(APIView):
+    """Ranked passages for a query, without generating an answer."""
+
+    @extend_schema(request=SearchInputSerializer, responses=SearchOutputSerializer)
+    def post(self, request: Request) -> Response:
+        serializer = SearchInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        hits = passage_search(
+            tenant=request.tenant,
+            user=request.user,
+            query=serializer.validated_data["query"],
+            top_k=serializer.validated_data["top_k"],
+            mode=serializer.validated_data["mode"],
+        )
+        return Response({"results": [asdict(hit) for hit in hits]})

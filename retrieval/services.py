@@ -74,7 +74,7 @@ def question_prepare(*, tenant: Tenant, question: str, top_k: int) -> PreparedQu
     timings = {"redact_s": time.perf_counter() - started}
 
     t = time.perf_counter()
-    retrieved = chunk_search(tenant=tenant, query_vector=embed([redacted])[0], k=top_k)
+    retrieved = chunk_search(tenant=tenant, query=redacted, query_vector=embed([redacted])[0], k=top_k)
     timings["retrieve_s"] = time.perf_counter() - t
     relevant = [chunk for chunk in retrieved if chunk.score >= settings.MIN_RELEVANCE]
 

@@ -1,0 +1,57 @@
+"""Retrieval without an answer: for applications that only need the ranked passages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+
+from cleanroom.audit.services import audit_record
+from cleanroom.pii.engine import redact
+from cleanroom.policies.selectors import tenant_policy
+from cleanroom.residency import check_processing_allowed
+from cleanroom.tenants.models import Tenant
+from retrieval.prompting import best_snippet
+from retrieval.selectors import ScoredChunk, SearchMode, chunk_search
+
+SNIPPET_CHARS = 300
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    document_id: str
+    title: str
+    chunk_id: int
+    snippet: str
+    score: float  # what the hits are ordered by (see ScoredChunk.rank_score)
+
+
+def question_redact(*, tenant: Tenant, question: str) -> str:
+    """The question as the product searches it: with the tenant's personal-data types replaced by placeholders."""
+    policy = tenant_policy(tenant=tenant)
+    check_processing_allowed(policy, backend_region=settings.CLEANROOM_REGION, what="embedding model")
+    return redact(question, entities=policy.redact_entities).text
+
+
+def passage_search(
+    *, tenant: Tenant, user: AbstractBaseUser | None, query: str, top_k: int, mode: SearchMode = "hybrid"
+) -> list[SearchHit]:
+    redacted = question_redact(tenant=tenant, question=query)
+    chunks: list[ScoredChunk] = chunk_search(tenant=tenant, query=redacted, k=top_k, mode=mode)
+    audit_record(
+        tenant=tenant,
+        actor=user,
+        action="query.searched",
+        details={"query": redacted, "mode": mode, "chunk_ids": [chunk.chunk_id for chunk in chunks]},
+    )
+    return [
+        SearchHit(
+            document_id=chunk.document_id,
+            title=chunk.title,
+            chunk_id=chunk.chunk_id,
+            snippet=best_snippet(chunk.text, redacted, limit=SNIPPET_CHARS),
+            score=chunk.rank_score,
+        )
+        for chunk in chunks
+    ]
