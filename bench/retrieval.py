@@ -118,7 +118,7 @@ def start_worker(concurrency: int, log) -> subprocess.Popen:  # noqa: ANN001
 def wait_until_processed(tenant, expected: int, log) -> None:  # noqa: ANN001
     from ingestion.models import Document
 
-    waiting = Document.objects.filter(tenant=tenant, status__in=[Document.Status.QUEUED, Document.Status.PROCESSING])
+    waiting = Document.objects.filter(tenant=tenant, status__in=[Document.Status.QUEUED, *Document.IN_PROGRESS])
     last = -1
     while (left := waiting.count()) > 0:
         if left != last and (last - left >= 250 or last < 0):
@@ -137,7 +137,7 @@ def ingest(tenant, corpus: list[dict], log, workers: int = 0) -> dict[str, str]:
     by_sha = {hashlib.sha256(document_bytes(doc)).hexdigest(): doc for doc in corpus}
     # An interrupted earlier run leaves documents queued (their tasks wait in the broker: a worker finishes them)
     # or stuck in processing (their task died with the run: those and failed ones are uploaded again).
-    Document.objects.filter(tenant=tenant, status__in=[Document.Status.PROCESSING, Document.Status.FAILED]).delete()
+    Document.objects.filter(tenant=tenant, status__in=[*Document.IN_PROGRESS, Document.Status.FAILED]).delete()
     statuses = dict(Document.objects.filter(tenant=tenant).values_list("content_sha256", "status"))
     todo = [doc for sha, doc in by_sha.items() if sha not in statuses and document_bytes(doc)]
     queued = sum(1 for status in statuses.values() if status == Document.Status.QUEUED)
