@@ -389,11 +389,10 @@ RETENTION_INTERVAL_S = env_int("CLEANROOM_RETENTION_INTERVAL_S", 3600, minimum=6
 LEAKSCAN_INTERVAL_S = env_int("CLEANROOM_LEAKSCAN_INTERVAL_S", 86400, minimum=60)
 # The leak scan re-analyses stored chunks with this (lower, so stricter) score threshold.
 LEAKSCAN_SCORE_THRESHOLD = env_float("CLEANROOM_LEAKSCAN_THRESHOLD", 0.3)
-CELERY_BEAT_SCHEDULE = {
+CELERY_BEAT_SCHEDULE |= {
     "retention-purge": {"task": "vault.retention_purge", "schedule": float(RETENTION_INTERVAL_S)},
     "leak-scan": {"task": "vault.leakscan_all", "schedule": float(LEAKSCAN_INTERVAL_S)},
 }
-CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # Region names an administrator may pick from in residency rules.
 KNOWN_REGIONS: list[str] = sorted(

@@ -130,7 +130,7 @@ class TestRetentionAndLeakScan:
     def test_retention_purges_expired_documents_and_audits_each(self, alice, charlie):
         ResidencyRule.objects.create(tenant=alice.tenant, retention_days=30)
         old = ingest(alice, "old.txt", ABOUT_RAVI)
-        new = ingest(alice, "new.txt", ABOUT_RAVI + " Revised in March.")  # other bytes: not a duplicate
+        new = ingest(alice, "new.txt", ABOUT_RAVI + b" Revised in March.")  # other bytes: not a duplicate
         untouched = ingest(charlie, "old.txt", ABOUT_RAVI)  # no retention rule
         Document.objects.filter(pk__in=[old.pk, untouched.pk]).update(created_at=timezone.now() - timedelta(days=31))
         assert retention_purge() == [str(old.pk)]
