@@ -30,7 +30,10 @@ class ChunkTerms(models.Model):
 class TenantLexicon(models.Model):
     """Per-tenant collection statistics for BM25: how many chunks, and their total length."""
 
-    tenant = models.OneToOneField(Tenant, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    # db_constraint=False here and below: these rows live in the tenant's region store, the tenant in the control plane.
+    tenant = models.OneToOneField(
+        Tenant, primary_key=True, on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     chunks = models.BigIntegerField(default=0)
     total_length = models.BigIntegerField(default=0)
 
@@ -42,7 +45,7 @@ class TenantTerm(models.Model):
     """Per-tenant document frequency of a term (in chunks), so a query never counts them over the tenant's chunks."""
 
     pk = models.CompositePrimaryKey("tenant", "term")
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     term = models.TextField()
     df = models.BigIntegerField()
 

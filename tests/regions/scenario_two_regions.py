@@ -40,15 +40,21 @@ def test_each_tenants_rows_live_only_in_its_regions_store(alice, charlie):
             document = ingest(actor, "memo.txt", MEMO)
             assert document.status == Document.Status.INDEXED, document.error_message
     # Through the API too: the token's tenant decides the store.
+    # The same bytes again are recognised in the eu store; other bytes are a new document there.
     response = charlie.client().post(
         "/api/v1/documents", {"file": SimpleUploadedFile("b.txt", MEMO)}, format="multipart"
+    )
+    assert response.status_code == 200 and response.json()["duplicate"] is True
+    response = charlie.client().post(
+        "/api/v1/documents", {"file": SimpleUploadedFile("b.txt", MEMO + b" A second copy.")}, format="multipart"
     )
     assert response.status_code == 202
     listed = charlie.client().get("/api/v1/documents").json()
     assert len(listed["results"]) == 2
 
     a, b = alice.tenant.pk, charlie.tenant.pk
-    for table in ("ingestion_document", "ingestion_chunk", "vault_vaultentry", "vault_valuefinding"):
+    tables = ("ingestion_document", "ingestion_chunk", "vault_vaultentry", "vault_valuefinding", "retrieval_chunkterms")
+    for table in tables:
         assert _count("default", table, a) >= 1 and _count("region_eu", table, a) == 0, table
         assert _count("region_eu", table, b) >= 1 and _count("default", table, b) == 0, table
     # Tenants, users and the audit trail stay in the control plane: none in the region store.
