@@ -151,8 +151,8 @@ def load(sizes: list[int], pool: int, seed: int) -> dict[str, Any]:
         vectors = embed([text for _, text, _ in texts])
         print(f"embedded a pool of {pool} synthetic chunks in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         index = next(i for i in Chunk._meta.indexes if i.name == "chunk_embedding_hnsw")
-        with connection.schema_editor() as editor:
-            editor.remove_index(Chunk, index)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP INDEX IF EXISTS {index.name}")
         noise_rng = np.random.default_rng(seed)
         started = time.perf_counter()
         for slug, size in expected.items():

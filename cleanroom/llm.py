@@ -369,14 +369,22 @@ def available_models() -> list[str]:
     return ids
 
 
+def _models_by_id() -> dict[str, str]:
+    """Model id -> configured name (a preset, a GGUF path, or the remote server's model), default first."""
+    return {name if name == settings.LLM_URL_MODEL else _local_model_id(name): name for name in configured_models()}
+
+
+def model_check(model: str | None) -> None:
+    """Refuse an unknown model id (400) without loading anything."""
+    if model is not None and model not in _models_by_id():
+        raise ServiceError("model_not_found", f"Unknown model {model!r}; the models are: {', '.join(_models_by_id())}.")
+
+
 def answer_backend(model: str | None = None) -> AnswerBackend:
     """The backend for a model id (None: the default one). Built once per process and model."""
-    names = configured_models()
-    by_id = {_local_model_id(name) if name != settings.LLM_URL_MODEL else name: name for name in names}
-    if model is None:
-        model = next(iter(by_id))
-    if model not in by_id:
-        raise ServiceError("model_not_found", f"Unknown model {model!r}; the models are: {', '.join(by_id)}.")
+    model_check(model)
+    by_id = _models_by_id()
+    model = model or next(iter(by_id))
     with _backend_lock:
         if model not in _backends:
             _backends[model] = _make_backend(by_id[model])

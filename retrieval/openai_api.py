@@ -64,7 +64,9 @@ def _text(content: Any) -> str:
 
 
 def _question(messages: list[dict[str, Any]]) -> str:
-    question = next(_text(m.get("content")) for m in reversed(messages) if m["role"] == "user" and _text(m["content"]))
+    question = next(
+        _text(m.get("content")) for m in reversed(messages) if m["role"] == "user" and _text(m.get("content"))
+    )
     if len(question) > 4000:
         raise ServiceError("invalid_input", "The last user message is longer than 4000 characters.")
     return question

@@ -2,8 +2,8 @@
 
 Three defences keep document text from steering the model, whatever the model: only the sentences relevant to the
 question reach it (which also keeps the prompt short enough for a fast first token), sentences that read like
-instructions to an AI are replaced by a marker before it sees them, and the service checks every sentence of the
-answer against the passages it cites and abstains when one is not backed.
+instructions to an AI are never among them (titles are replaced by a marker), and the service checks every
+sentence of the answer against the passages it cites and abstains when one is not backed.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ _INSTRUCTION_LIKE = re.compile(
     r"|\b(?:as an? (?:ai|assistant|language model|llm|chatbot))\b"
     r"|\b(?:ai|assistant|language model|llm|chatbot|model)s?\b[^.!?\n]{0,40}\b(?:must|should|shall|will)\b"
     r"[^.!?\n]{0,20}\b(?:answer|reply|respond|say|output|print|write|reveal)\b"
-    r"|\b(?:always|only|instead)\s+(?:answer|reply|respond|say|output)\b[^.!?\n]{0,15}(?:with|that|[\"'“‘:])"
+    r"|\b(?:always|instead)\s+(?:answer|reply|respond|say|output)\b[^.!?\n]{0,15}(?:with|that|[\"'“‘:])"
     r"|\b(?:new|updated|real|actual|hidden) instructions?\b",
     re.IGNORECASE,
 )
@@ -91,7 +91,7 @@ class Passage:
 @dataclass
 class Context:
     passages: list[Passage]
-    neutralised: int = 0  # instruction-like sentences replaced by a marker
+    neutralised: int = 0  # instruction-like sentences left out
     dropped_chunks: list[int] = field(default_factory=list)  # relevant chunks with no sentence selected
 
 

@@ -19,7 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from cleanroom.audit.services import audit_record
 from cleanroom.embeddings import embed
-from cleanroom.llm import AnswerBackend, Sampling, answer_backend
+from cleanroom.llm import AnswerBackend, Sampling, answer_backend, model_check
 from cleanroom.pii.engine import redact
 from cleanroom.policies.selectors import TenantPolicy, tenant_policy
 from cleanroom.residency import check_processing_allowed
@@ -101,9 +101,7 @@ def question_prepare(
     started = time.perf_counter()
     policy = tenant_policy(tenant=tenant)
     check_processing_allowed(policy, backend_region=settings.CLEANROOM_REGION, what="embedding model")
-    # Chosen before any work so that an unknown or missing model fails fast (400/503) rather than after retrieval.
-    backend = answer_backend(model)
-    check_processing_allowed(policy, backend_region=backend.region, what="answer model")
+    model_check(model)  # an unknown model id is a 400 even when the answer would be an abstention
     # The question is redacted on arrival: what is searched, prompted, logged and audited has no personal data.
     redacted = redact(question, entities=policy.redact_entities).text
     timings = {"redact_s": time.perf_counter() - started}
@@ -117,7 +115,12 @@ def question_prepare(
     passages: list[Passage] = []
     messages: list[dict[str, str]] = []
     neutralised = 0
+    backend = None
     if relevant:
+        # Resolved here, before any response is sent, so that a missing model or a forbidden region is a clean
+        # 503/451 even for a streamed answer. With nothing relevant the service abstains without a model.
+        backend = answer_backend(model)
+        check_processing_allowed(policy, backend_region=backend.region, what="answer model")
         t = time.perf_counter()
         sentence_lists = [chunk_sentences(chunk) for chunk in relevant]
         vectors = embed([sentence for sentences in sentence_lists for sentence in sentences])

@@ -166,7 +166,7 @@ def test_remote_backend_streams_what_the_same_model_says_locally(llama_server):
     assert llama_server.requests[-1]["body"]["temperature"] == 0.0
 
 
-def test_remote_backend_down_is_a_503(db):
+def test_remote_backend_down_is_a_503():
     from cleanroom.llm import ModelUnavailable
 
     backend = RemoteOpenAIBackend("http://127.0.0.1:9/v1", model_id="m", region="eu", timeout=2)
@@ -195,3 +195,30 @@ class TestRemoteBackendInService:
         assert details["model_region"] == "eu"
         assert details["model_backend"]["url"] == llama_server.url
         assert "remote-secret" not in json.dumps(details)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_openai_sdk_gets_grounded_answers_over_http(live_server, alice):
+    """The official OpenAI client, over a real socket, streamed and not."""
+    import openai
+
+    document = ingest(alice, "travel.txt", POLICY, title="Travel policy")
+    client = openai.OpenAI(base_url=f"{live_server.url}/v1", api_key=alice.key, max_retries=0)
+    models = [model.id for model in client.models.list()]
+    assert settings.LLM_MODEL in models
+
+    completion = client.chat.completions.create(model=models[0], messages=[{"role": "user", "content": QUESTION}])
+    assert completion.choices[0].message.role == "assistant"
+    assert f"(document {document.pk})" in completion.choices[0].message.content
+    assert completion.model_extra["citations"][0]["document_id"] == str(document.pk)
+
+    stream = client.chat.completions.create(
+        model=models[0], messages=[{"role": "user", "content": QUESTION}], stream=True
+    )
+    chunks = list(stream)
+    streamed = "".join(chunk.choices[0].delta.content or "" for chunk in chunks)
+    assert f"(document {document.pk})" in streamed
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=f"{live_server.url}/v1", api_key="crk_wrong", max_retries=0).models.list()
