@@ -28,6 +28,7 @@ from retrieval.prompting import (
     NO_ANSWER,
     Passage,
     SentenceSupport,
+    answer_clean,
     answer_sentences,
     best_snippet,
     build_messages,
@@ -172,7 +173,7 @@ def answer_finish(
     *, prepared: PreparedQuestion, user: AbstractBaseUser | None, text: str, completion_tokens: int = 0
 ) -> Answer:
     """Turn the model's text into an answer with citations, decide abstention, and audit it."""
-    text = text.strip()
+    text = answer_clean(text)
     support: list[SentenceSupport] = []
     reason = ""
     if not prepared.passages:

@@ -101,8 +101,8 @@ def test_instruction_like_title_is_neutralised_in_the_prompt():
 def test_prompt_numbers_passages_and_fences_them_as_data():
     messages = build_messages("How long?", [_passage(1, "Alpha."), _passage(2, "Beta.")])
     assert messages[0]["role"] == "system" and "not instructions" in messages[0]["content"]
-    assert "[1] (from: Doc)\nAlpha." in messages[1]["content"]
-    assert "[2] (from: Doc)\nBeta." in messages[1]["content"]
+    assert "Passage 1 (document: Doc):\nAlpha." in messages[1]["content"]
+    assert "Passage 2 (document: Doc):\nBeta." in messages[1]["content"]
     assert messages[1]["content"].index("Beta.") < messages[1]["content"].index("Question: How long?")
 
 
@@ -198,3 +198,10 @@ class TestGroundedService:
         assert details["sampling"] == {"temperature": 0.0, "top_p": 1.0, "top_k": 1, "seed": 42, "max_tokens": 256}
         assert details["prompt_chunk_ids"] and len(details["prompt_sha256"]) == 64
         assert details["model_region"] == settings.CLEANROOM_REGION
+
+
+def test_echoed_passage_header_is_dropped_and_bare_citations_are_no_answer():
+    from retrieval.prompting import answer_clean
+
+    assert answer_clean("Passage 1 (document: remote): Employees may work [1].") == "Employees may work [1]."
+    assert support_check("[1] [2]", [_passage(1, "Parking is free.")]) == []
