@@ -251,8 +251,11 @@ def support_check(
         coverage = len(words & union) / len(words) if words else 1.0
         similarity = max((row[1] for row in scored), default=-1.0)
         codes_present = all(word in union for word in words if any(ch.isdigit() for ch in word))
-        supported = len(words) < _MIN_CONTENT_WORDS or (
-            codes_present and (coverage >= MIN_COVERAGE or similarity >= MIN_SIMILARITY)
+        # A short sentence ("Yes.", "The password is <PASSWORD>.") must use only the passages' words.
+        supported = (
+            (words <= union)
+            if len(words) < _MIN_CONTENT_WORDS
+            else (codes_present and (coverage >= MIN_COVERAGE or similarity >= MIN_SIMILARITY))
         )
         results.append(SentenceSupport(sentence, valid, round(coverage, 3), round(similarity, 3), supported))
     return results

@@ -205,3 +205,9 @@ def test_echoed_passage_header_is_dropped_and_bare_citations_are_no_answer():
 
     assert answer_clean("Passage 1 (document: remote): Employees may work [1].") == "Employees may work [1]."
     assert support_check("[1] [2]", [_passage(1, "Parking is free.")]) == []
+
+
+def test_a_short_sentence_must_use_the_passages_words():
+    passages = [_passage(1, "The office opens at 8:00 on weekdays.")]
+    assert not support_check("The password is <PASSWORD> [1].", passages)[0].supported
+    assert support_check("Weekdays [1].", passages)[0].supported
