@@ -10,12 +10,15 @@ from __future__ import annotations
 import atexit
 import hashlib
 import importlib.util
+import json
 import logging
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 
@@ -173,16 +176,45 @@ class Sampling:
         }
 
 
-class LocalLlamaBackend:
-    """llama.cpp in this process. Greedy decoding at temperature 0 makes an answer reproducible from its inputs."""
+class AnswerBackend(Protocol):
+    """What the answer service needs from a model, wherever it runs."""
 
-    def __init__(self, model_path: Path, *, n_ctx: int, n_threads: int, region: str) -> None:
+    model_id: str  # the id clients choose it by (GET /v1/models)
+    region: str  # where it processes the prompt: checked against the tenant's residency rule
+
+    def identity(self) -> dict[str, Any]:
+        """What an audit entry needs to name (and later replay) the model exactly."""
+        ...
+
+    def stream_chat(self, messages: list[dict[str, str]], sampling: Sampling) -> Iterator[str]: ...
+
+    def warm_up(self) -> None:
+        """Load what the first question would otherwise wait for."""
+        ...
+
+
+def backend_chat(backend: AnswerBackend, messages: list[dict[str, str]], sampling: Sampling) -> str:
+    return "".join(backend.stream_chat(messages, sampling))
+
+
+class LocalLlamaBackend:
+    """llama.cpp in this process. Greedy decoding at temperature 0 makes an answer reproducible from its inputs.
+
+    llama-cpp-python keeps the KV cache of the previous prompt and re-evaluates only what differs after the longest
+    common prefix, so the fixed system prompt costs its tokens once, not on every question.
+    """
+
+    def __init__(self, model_path: Path, *, model_id: str, n_ctx: int, n_threads: int) -> None:
         self.model_path = model_path
+        self.model_id = model_id
         self.n_ctx = n_ctx
         self.n_threads = n_threads
-        self.region = region
         self._llama: Any = None
         self._lock = threading.Lock()
+
+    @property
+    def region(self) -> str:
+        return settings.CLEANROOM_REGION  # it runs wherever this deployment runs
 
     @property
     def name(self) -> str:
@@ -191,6 +223,9 @@ class LocalLlamaBackend:
     @property
     def sha256(self) -> str:
         return cached_sha256(self.model_path)
+
+    def identity(self) -> dict[str, Any]:
+        return {"backend": "llama.cpp", "model": self.name, "model_id": self.model_id, "model_sha256": self.sha256}
 
     def _load(self) -> Any:
         if self._llama is None:
@@ -212,8 +247,9 @@ class LocalLlamaBackend:
         with self._lock:
             return len(self._load().tokenize(text.encode(), add_bos=False, special=False))
 
-    def chat(self, messages: list[dict[str, str]], sampling: Sampling) -> str:
-        return "".join(self.stream_chat(messages, sampling))
+    def warm_up(self) -> None:
+        with self._lock:
+            self._load()
 
     def stream_chat(self, messages: list[dict[str, str]], sampling: Sampling) -> Iterator[str]:
         # One generation at a time: a llama.cpp context is not safe to share between threads.
@@ -235,21 +271,130 @@ class LocalLlamaBackend:
                     yield delta
 
 
-_backend: LocalLlamaBackend | None = None
+class RemoteOpenAIBackend:
+    """Any OpenAI-compatible server (vLLM, llama.cpp server, Ollama) reached by URL, for deployments that outgrow
+    one machine. The prompt leaves this process, so the operator must declare the region that server runs in."""
+
+    def __init__(self, base_url: str, *, model_id: str, region: str, api_key: str = "", timeout: float = 120.0):
+        if not base_url.startswith(("http://", "https://")):
+            raise ModelUnavailable(f"The answer server URL must start with http:// or https://, got {base_url!r}.")
+        self.base_url = base_url.rstrip("/")
+        self.model_id = model_id
+        self.region = region
+        self.api_key = api_key
+        self.timeout = timeout
+
+    def warm_up(self) -> None:
+        pass  # nothing to load here; the server may be down now and up by the first question
+
+    def identity(self) -> dict[str, Any]:
+        # A remote server cannot prove which weights it runs; the URL and model name are what can be recorded.
+        return {"backend": "openai-compatible", "model": self.model_id, "model_id": self.model_id, "url": self.base_url}
+
+    def stream_chat(self, messages: list[dict[str, str]], sampling: Sampling) -> Iterator[str]:
+        body = {
+            "model": self.model_id,
+            "messages": messages,
+            "stream": True,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "seed": sampling.seed,
+            "max_tokens": sampling.max_tokens,
+        }
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
+            f"{self.base_url}/chat/completions", data=json.dumps(body).encode(), headers=headers, method="POST"
+        )
+        try:
+            response = urllib.request.urlopen(request, timeout=self.timeout)  # noqa: S310 - the scheme is checked in __init__
+        except urllib.error.HTTPError as exc:
+            raise ModelUnavailable(f"The answer server at {self.base_url} answered HTTP {exc.code}.") from exc
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise ModelUnavailable(f"The answer server at {self.base_url} cannot be reached: {exc}.") from exc
+        with response:
+            for raw in response:
+                line = raw.decode("utf-8", "replace").strip()
+                if not line.startswith("data:"):
+                    continue
+                payload = line[5:].strip()
+                if payload == "[DONE]":
+                    break
+                try:
+                    choices = json.loads(payload).get("choices") or [{}]
+                except json.JSONDecodeError:
+                    continue
+                delta = (choices[0].get("delta") or {}).get("content")
+                if delta:
+                    yield delta
+
+
+_backends: dict[str, AnswerBackend] = {}
 _backend_lock = threading.Lock()
 
 
-def answer_backend() -> LocalLlamaBackend:
-    global _backend
+def _local_model_id(name: str) -> str:
+    return name if name in PRESETS else Path(name).stem
+
+
+def _make_backend(name: str) -> AnswerBackend:
+    if settings.LLM_URL and name == settings.LLM_URL_MODEL:
+        return RemoteOpenAIBackend(
+            settings.LLM_URL, model_id=name, region=settings.LLM_URL_REGION, api_key=settings.LLM_URL_API_KEY
+        )
+    return LocalLlamaBackend(
+        resolve_model_path(name),
+        model_id=_local_model_id(name),
+        n_ctx=settings.LLM_CONTEXT_TOKENS,
+        n_threads=settings.LLM_THREADS,
+    )
+
+
+def configured_models() -> list[str]:
+    """Model names in order of preference: the default, then the fast option (the remote one when a URL is set)."""
+    names = [settings.LLM_URL_MODEL] if settings.LLM_URL else []
+    names += [settings.LLM_MODEL, settings.LLM_FAST_MODEL]
+    return list(dict.fromkeys(name for name in names if name))
+
+
+def available_models() -> list[str]:
+    """Model ids that can answer now (installed locally, or served by the configured URL)."""
+    ids: list[str] = []
+    for name in configured_models():
+        try:
+            ids.append(answer_backend(_local_model_id(name)).model_id)
+        except ModelUnavailable:
+            continue
+    return ids
+
+
+def _models_by_id() -> dict[str, str]:
+    """Model id -> configured name (a preset, a GGUF path, or the remote server's model), default first."""
+    return {name if name == settings.LLM_URL_MODEL else _local_model_id(name): name for name in configured_models()}
+
+
+def model_check(model: str | None) -> None:
+    """Refuse an unknown model id (400) without loading anything."""
+    if model is not None and model not in _models_by_id():
+        raise ServiceError("model_not_found", f"Unknown model {model!r}; the models are: {', '.join(_models_by_id())}.")
+
+
+def answer_backend(model: str | None = None) -> AnswerBackend:
+    """The backend for a model id (None: the default one). Built once per process and model."""
+    model_check(model)
+    by_id = _models_by_id()
+    model = model or next(iter(by_id))
     with _backend_lock:
-        if _backend is None:
-            _backend = LocalLlamaBackend(
-                resolve_model_path(settings.LLM_MODEL),
-                n_ctx=settings.LLM_CONTEXT_TOKENS,
-                n_threads=settings.LLM_THREADS,
-                region=settings.CLEANROOM_REGION,
-            )
-        return _backend
+        if model not in _backends:
+            _backends[model] = _make_backend(by_id[model])
+        return _backends[model]
+
+
+def backends_reset() -> None:
+    """Forget built backends (after settings changed: tests, benchmarks switching model)."""
+    with _backend_lock:
+        _backends.clear()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from cleanroom import views
 from ingestion import api as ingestion_api
 from ingestion import views as ingestion_views
 from retrieval import api as retrieval_api
+from retrieval import openai_api
 from retrieval import views as retrieval_views
 
 api_v1 = [
@@ -18,6 +19,12 @@ api_v1 = [
     path("search", retrieval_api.SearchApi.as_view(), name="search"),
     # The schema describes the API, not anyone's data: readable without a token, for client generators.
     path("schema", SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]), name="schema"),
+]
+
+# OpenAI-compatible, at the paths OpenAI clients expect under a base URL of http://host/v1.
+openai_v1 = [
+    path("models", openai_api.ModelsApi.as_view(), name="models"),
+    path("chat/completions", openai_api.ChatCompletionsApi.as_view(), name="chat-completions"),
 ]
 
 web = [
@@ -32,6 +39,7 @@ web = [
 
 urlpatterns = [
     path("api/v1/", include((api_v1, "api"))),
+    path("v1/", include((openai_v1, "openai"))),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

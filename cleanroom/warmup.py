@@ -21,7 +21,7 @@ def warm_up() -> None:
 
     warm_up_ingestion()
     try:
-        answer_backend().count_tokens("warm up")
+        answer_backend().warm_up()
     except ModelUnavailable as exc:
         logger.warning("answer model not loaded: %s", exc.message)
     logger.info("models loaded")

@@ -1,33 +1,53 @@
+"""Question answering: retrieve, select the context, let a model answer, check the answer, audit it.
+
+The service, not the model, decides when to abstain: when no passage is relevant enough (MIN_RELEVANCE, calibrated
+on data), when the model itself declines, or when a sentence of its answer is not backed by the passages it cites.
+"""
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
 from cleanroom.audit.replay import replay_fingerprint
 from cleanroom.audit.services import audit_record
 from cleanroom.embeddings import embed
-from cleanroom.llm import LocalLlamaBackend, Sampling, answer_backend
+from cleanroom.llm import AnswerBackend, Sampling, answer_backend, model_check
 from cleanroom.pii.policy import pii_redact_text
 from cleanroom.policies.selectors import TenantPolicy, tenant_policy
 from cleanroom.residency import check_processing_allowed
 from cleanroom.tenants.models import Tenant
-from retrieval.prompting import NO_ANSWER, best_snippet, build_messages, cited_numbers, is_abstention
+from retrieval.prompting import (
+    NO_ANSWER,
+    Passage,
+    SentenceSupport,
+    answer_clean,
+    answer_sentences,
+    best_snippet,
+    build_messages,
+    chunk_sentences,
+    cited_numbers,
+    is_abstention,
+    select_context,
+    support_check,
+)
 from retrieval.selectors import ScoredChunk, chunk_search
 
 logger = logging.getLogger(__name__)
 
 SNIPPET_CHARS = 300
-# Characters of passages handed to the model: about 3.5 characters a token, leaving room for the system prompt,
-# the question and the answer inside the context window.
-_CHARS_PER_TOKEN = 3.5
+CLOSEST_PASSAGES = 3
 
 
 @dataclass
 class Citation:
+    number: int  # the [n] in the answer (for an abstention: rank among the closest passages)
     document_id: str
     chunk_id: int
     title: str
@@ -35,9 +55,9 @@ class Citation:
     score: float
 
     @classmethod
-    def from_chunk(cls, chunk: ScoredChunk, question: str) -> Citation:
+    def from_chunk(cls, number: int, chunk: ScoredChunk, question: str) -> Citation:
         snippet = best_snippet(chunk.text, question, limit=SNIPPET_CHARS)
-        return cls(chunk.document_id, chunk.chunk_id, chunk.title, snippet, chunk.score)
+        return cls(number, chunk.document_id, chunk.chunk_id, chunk.title, snippet, chunk.score)
 
 
 @dataclass
@@ -45,8 +65,11 @@ class Answer:
     answer: str
     citations: list[Citation]
     abstained: bool
+    abstain_reason: str = ""  # no_relevant_passage | model_declined | unsupported
     question_redacted: str = ""
     model: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -59,60 +82,131 @@ class PreparedQuestion:
     question: str  # redacted
     retrieved: list[ScoredChunk]
     relevant: list[ScoredChunk]
+    passages: list[Passage]
+    neutralised: int
     messages: list[dict[str, str]]
-    backend: LocalLlamaBackend | None
+    backend: AnswerBackend | None
     sampling: Sampling
     timings: dict[str, float]
 
 
-def question_prepare(*, tenant: Tenant, question: str, top_k: int) -> PreparedQuestion:
+def _cosine_rows(vectors: np.ndarray, target: np.ndarray) -> list[float]:
+    # MiniLM vectors are unit length, so a dot product is the cosine.
+    return [float(v) for v in vectors @ target] if len(vectors) else []
+
+
+def prompt_build(
+    question: str, question_vector: np.ndarray, relevant: list[ScoredChunk]
+) -> tuple[list[Passage], int, list[dict[str, str]]]:
+    """The passages (the sentences of the relevant chunks closest to the redacted question) and the prompt.
+    Deterministic given its inputs, so that `audit replay` rebuilds the very prompt an answer was given."""
+    sentence_lists = [chunk_sentences(chunk) for chunk in relevant]
+    vectors = embed([sentence for sentences in sentence_lists for sentence in sentences])
+    similarities, offset = [], 0
+    for sentences in sentence_lists:
+        similarities.append(_cosine_rows(vectors[offset : offset + len(sentences)], question_vector))
+        offset += len(sentences)
+    context = select_context(question, relevant, similarities, budget_chars=settings.LLM_CONTEXT_CHARS)
+    return context.passages, context.neutralised, build_messages(question, context.passages)
+
+
+def question_prepare(
+    *, tenant: Tenant, question: str, top_k: int, model: str | None = None, max_tokens: int | None = None
+) -> PreparedQuestion:
     started = time.perf_counter()
     policy = tenant_policy(tenant=tenant)
     check_processing_allowed(policy, backend_region=settings.CLEANROOM_REGION, what="embedding model")
+    model_check(model)  # an unknown model id is a 400 even when the answer would be an abstention
     # The question is redacted on arrival: what is searched, prompted, logged and audited has no personal data.
     redacted = pii_redact_text(tenant=tenant, text=question)  # pseudonyms match the indexed passages' tokens
     timings = {"redact_s": time.perf_counter() - started}
 
     t = time.perf_counter()
-    retrieved = chunk_search(tenant=tenant, query=redacted, query_vector=embed([redacted])[0], k=top_k)
+    question_vector = embed([redacted])[0]
+    retrieved = chunk_search(tenant=tenant, query=redacted, query_vector=question_vector, k=top_k)
     timings["retrieve_s"] = time.perf_counter() - t
     relevant = [chunk for chunk in retrieved if chunk.score >= settings.MIN_RELEVANCE]
 
-    backend = None
+    passages: list[Passage] = []
     messages: list[dict[str, str]] = []
+    neutralised = 0
+    backend = None
     if relevant:
-        backend = answer_backend()
+        # Resolved here, before any response is sent, so that a missing model or a forbidden region is a clean
+        # 503/451 even for a streamed answer. With nothing relevant the service abstains without a model.
+        backend = answer_backend(model)
         check_processing_allowed(policy, backend_region=backend.region, what="answer model")
-        budget_tokens = settings.LLM_CONTEXT_TOKENS - settings.LLM_MAX_ANSWER_TOKENS - 300
-        messages = build_messages(redacted, relevant, max_context_chars=int(budget_tokens * _CHARS_PER_TOKEN))
+        t = time.perf_counter()
+        passages, neutralised, messages = prompt_build(redacted, question_vector, relevant)
+        timings["select_s"] = time.perf_counter() - t
+    answer_tokens = min(max_tokens or settings.LLM_MAX_ANSWER_TOKENS, settings.LLM_MAX_ANSWER_TOKENS)
     return PreparedQuestion(
         tenant=tenant,
         policy=policy,
         question=redacted,
         retrieved=retrieved,
         relevant=relevant,
+        passages=passages,
+        neutralised=neutralised,
         messages=messages,
-        backend=backend,
-        sampling=Sampling(seed=settings.LLM_SEED, max_tokens=settings.LLM_MAX_ANSWER_TOKENS),
+        backend=backend if passages else None,
+        sampling=Sampling(seed=settings.LLM_SEED, max_tokens=answer_tokens),
         timings=timings,
     )
 
 
-def answer_finish(*, prepared: PreparedQuestion, user: AbstractBaseUser | None, text: str) -> Answer:
+def _answer_support(text: str, passages: list[Passage]) -> list[SentenceSupport]:
+    """Words first; embeddings only for sentences the words alone do not back (paraphrases)."""
+    lexical = support_check(text, passages)
+    if all(row.supported for row in lexical):
+        return lexical
+    sentences = [sentence for sentence, _ in answer_sentences(text)]
+    passage_sentences = [list(p.sentences) for p in passages]
+    vectors = embed(sentences + [s for group in passage_sentences for s in group])
+    answer_vectors, rest = vectors[: len(sentences)], vectors[len(sentences) :]
+    per_passage, offset = {}, 0
+    for passage, group in zip(passages, passage_sentences, strict=True):
+        per_passage[passage.number] = rest[offset : offset + len(group)]
+        offset += len(group)
+    similarities = [
+        {number: float(np.max(block @ vector)) if len(block) else -1.0 for number, block in per_passage.items()}
+        for vector in answer_vectors
+    ]
+    return support_check(text, passages, similarities)
+
+
+def answer_finish(
+    *, prepared: PreparedQuestion, user: AbstractBaseUser | None, text: str, completion_tokens: int = 0
+) -> Answer:
     """Turn the model's text into an answer with citations, decide abstention, and audit it."""
-    text = text.strip()
-    if not prepared.relevant or is_abstention(text):
-        abstained = True
+    text = answer_clean(text)
+    support: list[SentenceSupport] = []
+    reason = ""
+    if not prepared.passages:
+        reason = "no_relevant_passage"
+    elif is_abstention(text):
+        reason = "model_declined"
+    else:
+        support = _answer_support(text, prepared.passages)
+        if not support or not all(row.supported for row in support):
+            reason = "unsupported"
+    if reason:
         answer_text = NO_ANSWER
         # Still show the closest passages, so a person can judge for themselves.
-        citations = [Citation.from_chunk(chunk, prepared.question) for chunk in prepared.retrieved[:3]]
+        citations = [
+            Citation.from_chunk(rank, chunk, prepared.question)
+            for rank, chunk in enumerate(prepared.retrieved[:CLOSEST_PASSAGES], start=1)
+        ]
     else:
-        abstained = False
         answer_text = text
-        numbers = cited_numbers(text, len(prepared.relevant))
-        cited = [prepared.relevant[n - 1] for n in numbers] or prepared.relevant
-        citations = [Citation.from_chunk(chunk, prepared.question) for chunk in cited]
+        numbers = cited_numbers(text, len(prepared.passages))
+        # Sentences that cite nothing are credited to the passage that backs them best.
+        for row in support:
+            numbers += [n for n in row.cited if n not in numbers]
+        by_number = {passage.number: passage for passage in prepared.passages}
+        citations = [Citation.from_chunk(n, by_number[n].chunk, prepared.question) for n in numbers]
     backend = prepared.backend
+    identity = backend.identity() if backend else {}
     audit_record(
         tenant=prepared.tenant,
         actor=user,
@@ -120,30 +214,61 @@ def answer_finish(*, prepared: PreparedQuestion, user: AbstractBaseUser | None, 
         details={
             "question": prepared.question,
             "retrieved_chunk_ids": [chunk.chunk_id for chunk in prepared.retrieved],
-            "prompt_chunk_ids": [chunk.chunk_id for chunk in prepared.relevant],
+            "retrieved_scores": [chunk.score for chunk in prepared.retrieved],
+            "min_relevance": settings.MIN_RELEVANCE,
+            "prompt_chunk_ids": [passage.chunk.chunk_id for passage in prepared.passages],
+            "context_chars": settings.LLM_CONTEXT_CHARS,
+            "neutralised_sentences": prepared.neutralised,
             "cited_chunk_ids": [citation.chunk_id for citation in citations],
-            "abstained": abstained,
-            "model": backend.name if backend else None,
-            "model_sha256": backend.sha256 if backend else None,
+            "abstained": bool(reason),
+            "abstain_reason": reason or None,
+            "support": [[row.coverage, row.similarity, row.supported] for row in support],
+            "model": identity.get("model"),
+            "model_sha256": identity.get("model_sha256"),
+            "model_backend": identity or None,
+            "model_region": backend.region if backend else None,
             "sampling": prepared.sampling.as_dict() if backend else None,
-            **replay_fingerprint(prepared.messages, text),  # lets `audit replay` prove the answer reproduces
+            # Digests of the prompt and the output: `audit replay` rebuilds the prompt from the question and the
+            # retrieved chunks (the selection is deterministic) and proves the answer reproduces.
+            **replay_fingerprint(prepared.messages, text),
         },
     )
     return Answer(
         answer=answer_text,
         citations=citations,
-        abstained=abstained,
+        abstained=bool(reason),
+        abstain_reason=reason,
         question_redacted=prepared.question,
-        model=backend.name if backend else "",
+        model=backend.model_id if backend else "",
+        prompt_tokens=sum(len(m["content"]) for m in prepared.messages) // 4,
+        completion_tokens=completion_tokens,
         timings=prepared.timings,
     )
 
 
-def question_answer(*, tenant: Tenant, user: AbstractBaseUser | None, question: str, top_k: int) -> Answer:
-    prepared = question_prepare(tenant=tenant, question=question, top_k=top_k)
-    text = ""
+@dataclass(frozen=True)
+class Token:
+    text: str
+
+
+def answer_stream(*, prepared: PreparedQuestion, user: AbstractBaseUser | None) -> Iterator[Token | Answer]:
+    """The model's tokens as they come, then the checked Answer (which may withdraw what was streamed)."""
+    parts: list[str] = []
     if prepared.backend is not None:
         t = time.perf_counter()
-        text = prepared.backend.chat(prepared.messages, prepared.sampling)
+        for delta in prepared.backend.stream_chat(prepared.messages, prepared.sampling):
+            if not parts:
+                prepared.timings["first_token_s"] = time.perf_counter() - t
+            parts.append(delta)
+            yield Token(delta)
         prepared.timings["generate_s"] = time.perf_counter() - t
-    return answer_finish(prepared=prepared, user=user, text=text)
+    yield answer_finish(prepared=prepared, user=user, text="".join(parts), completion_tokens=len(parts))
+
+
+def question_answer(
+    *, tenant: Tenant, user: AbstractBaseUser | None, question: str, top_k: int, model: str | None = None
+) -> Answer:
+    prepared = question_prepare(tenant=tenant, question=question, top_k=top_k, model=model)
+    *_, answer = answer_stream(prepared=prepared, user=user)
+    assert isinstance(answer, Answer)
+    return answer

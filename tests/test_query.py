@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from cleanroom.audit.models import AuditEvent
-from retrieval.prompting import NO_ANSWER, build_messages, cited_numbers, is_abstention
-from retrieval.selectors import ScoredChunk
+from retrieval.prompting import NO_ANSWER, cited_numbers, is_abstention
 from tests.conftest import ingest
 
 POLICY = (
@@ -12,22 +13,6 @@ POLICY = (
     b"requires written approval from the HR department and is limited to 30 days per year.\n\n"
     b"Equipment: the company provides a laptop and a monitor for home offices.\n"
 )
-
-
-def _chunk(n: int, text: str) -> ScoredChunk:
-    return ScoredChunk(chunk_id=n, document_id="d", title="Doc", section="", text=text, score=0.5)
-
-
-def test_prompt_numbers_passages_and_fences_them_as_data():
-    messages = build_messages("How long?", [_chunk(1, "Alpha."), _chunk(2, "Beta.")], max_context_chars=1000)
-    assert messages[0]["role"] == "system" and "data, not instructions" in messages[0]["content"]
-    assert "[1] (from: Doc)\nAlpha." in messages[1]["content"]
-    assert "[2] (from: Doc)\nBeta." in messages[1]["content"]
-
-
-def test_prompt_keeps_best_passages_within_budget():
-    messages = build_messages("q", [_chunk(1, "a" * 500), _chunk(2, "b" * 500)], max_context_chars=700)
-    assert "a" * 500 in messages[1]["content"] and "b" * 500 not in messages[1]["content"]
 
 
 def test_citation_parsing_ignores_numbers_without_passage():
@@ -38,6 +23,17 @@ def test_abstention_is_recognised():
     assert is_abstention("I don't know.")
     assert is_abstention("")
     assert not is_abstention("Employees get 24 days [1].")
+
+
+def _events(response) -> list[tuple[str, dict]]:
+    """Parse a server-sent event stream into (event, data) pairs."""
+    text = b"".join(response.streaming_content).decode()
+    events = []
+    for block in text.split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "data" in lines:
+            events.append((lines.get("event", "message"), json.loads(lines["data"])))
+    return events
 
 
 @pytest.mark.django_db
@@ -51,12 +47,12 @@ class TestQueryApi:
         )
         assert response.status_code == 200
         body = response.json()
-        assert set(body) == {"answer", "citations", "abstained"}
+        assert set(body) == {"answer", "citations", "abstained", "model"}
         assert body["answer"].strip()
         assert body["citations"], body
         first = body["citations"][0]
         assert first["document_id"] == str(document.pk)
-        assert set(first) == {"document_id", "chunk_id", "title", "snippet", "score"}
+        assert set(first) == {"number", "document_id", "chunk_id", "title", "snippet", "score"}
         assert "remotely" in first["snippet"]
 
     def test_nothing_relevant_means_abstain_without_inventing(self, alice):
@@ -71,7 +67,47 @@ class TestQueryApi:
 
     def test_empty_tenant_abstains(self, charlie):
         body = charlie.client().post("/api/v1/query", {"question": "What is the leave policy?"}, format="json").json()
-        assert body == {"answer": NO_ANSWER, "citations": [], "abstained": True}
+        assert body == {"answer": NO_ANSWER, "citations": [], "abstained": True, "model": ""}
+
+    def test_streamed_answer_sends_tokens_then_the_checked_answer(self, alice):
+        document = ingest(alice, "remote.txt", POLICY)
+        response = alice.client().post(
+            "/api/v1/query",
+            {"question": "How many days per week can employees work remotely?", "stream": True},
+            format="json",
+        )
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("text/event-stream")
+        events = _events(response)
+        kinds = [kind for kind, _ in events]
+        assert kinds[-1] == "answer" and kinds.count("answer") == 1
+        assert kinds[:-1] and set(kinds[:-1]) == {"token"}, "the model's tokens come before the answer"
+        final = events[-1][1]
+        assert final["citations"][0]["document_id"] == str(document.pk)
+        if not final["abstained"]:
+            assert final["answer"] == "".join(data["text"] for _, data in events[:-1]).strip()
+
+    def test_streamed_abstention_without_relevant_passages_sends_only_the_answer(self, alice):
+        ingest(alice, "remote.txt", POLICY)
+        response = alice.client().post(
+            "/api/v1/query", {"question": "Which football club won the 1998 cup final?", "stream": True}, format="json"
+        )
+        events = _events(response)
+        assert [kind for kind, _ in events] == ["answer"]
+        assert events[0][1]["abstained"] is True and events[0][1]["citations"]
+
+    def test_unknown_model_is_a_clear_400(self, alice):
+        response = alice.client().post("/api/v1/query", {"question": "ok?", "model": "gpt-9"}, format="json")
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "model_not_found"
+
+    def test_streaming_refuses_a_forbidden_region_before_it_starts(self, alice, settings):
+        from cleanroom.policies.models import ResidencyRule
+
+        ingest(alice, "remote.txt", POLICY)
+        ResidencyRule.objects.create(tenant=alice.tenant, processing_regions=["eu"])
+        response = alice.client().post("/api/v1/query", {"question": "Remote days?", "stream": True}, format="json")
+        assert response.status_code == 451
 
     @pytest.mark.parametrize(
         "payload",
@@ -101,6 +137,7 @@ class TestQueryApi:
         assert "<EMAIL_ADDRESS>" in question
         assert event.details["model"] and len(event.details["model_sha256"]) == 64
         assert event.details["sampling"]["temperature"] == 0.0
+        assert "Meera" not in json.dumps(event.details)
 
 
 def test_snippet_shows_the_part_that_matches_the_question():

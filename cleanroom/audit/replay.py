@@ -8,8 +8,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-
 from cleanroom.errors import ServiceError
 
 
@@ -36,48 +34,58 @@ class ReplayResult:
 def answer_replay(*, event_id: int) -> ReplayResult:
     from cleanroom.audit.models import AuditEvent
     from cleanroom.audit.services import audit_record
-    from cleanroom.llm import Sampling, answer_backend
+    from cleanroom.embeddings import embed
+    from cleanroom.llm import Sampling, answer_backend, backend_chat
     from cleanroom.policies.selectors import tenant_policy
     from cleanroom.residency import check_processing_allowed
     from cleanroom.routing import tenant_scope
     from ingestion.models import Chunk
-    from retrieval.prompting import build_messages
+    from retrieval.prompting import answer_clean
     from retrieval.selectors import ScoredChunk
+    from retrieval.services import prompt_build
 
     event = AuditEvent.objects.filter(pk=event_id, action="query.answered").select_related("tenant").first()
     if event is None or event.tenant is None:
         raise ServiceError("not_found", f"No answer audit entry {event_id}.", status_code=404)
     details = event.details
-    if not details.get("model") or not details.get("output_sha256"):
+    if not details.get("model_backend") or not details.get("output_sha256"):
         raise ServiceError(
             "not_replayable",
             f"Entry {event_id} did not call a model (it abstained before), or predates replay fingerprints.",
         )
-    ids = details["prompt_chunk_ids"]
+    # The prompt was built from the retrieved chunks that passed the relevance threshold, in retrieval order.
+    relevant = [
+        (chunk_id, score)
+        for chunk_id, score in zip(details["retrieved_chunk_ids"], details["retrieved_scores"], strict=True)
+        if score >= details["min_relevance"]
+    ]
     with tenant_scope(event.tenant):
-        chunks = Chunk.objects.filter(tenant=event.tenant, pk__in=ids).select_related("document")
-        rows = {c.pk: c for c in chunks}
-    missing = [i for i in ids if i not in rows]
+        rows = {c.pk: c for c in Chunk.objects.filter(tenant=event.tenant, pk__in=[i for i, _ in relevant])}
+        titles = dict(
+            Chunk.objects.filter(pk__in=rows).values_list("pk", "document__title")
+        )  # same store: the join stays inside it
+    missing = [i for i, _ in relevant if i not in rows]
     if missing:
         raise ServiceError(
             "chunks_gone",
             f"Chunk(s) {missing} of entry {event_id} no longer exist (deleted, "
             "purged or erased); the answer cannot be replayed.",
         )
-    passages = [
-        ScoredChunk(c.pk, str(c.document_id), c.document.title, c.section, c.text, 0.0) for c in map(rows.get, ids)
+    chunks = [
+        ScoredChunk(i, str(rows[i].document_id), titles[i], rows[i].section, rows[i].text, score)
+        for i, score in relevant
     ]
-    budget_tokens = settings.LLM_CONTEXT_TOKENS - settings.LLM_MAX_ANSWER_TOKENS - 300
-    messages = build_messages(details["question"], passages, max_context_chars=int(budget_tokens * 3.5))
-    backend = answer_backend()
+    question = details["question"]  # stored redacted
+    _, _, messages = prompt_build(question, embed([question])[0], chunks)
+    backend = answer_backend(details["model_backend"].get("model_id"))
     check_processing_allowed(tenant_policy(tenant=event.tenant), backend_region=backend.region, what="answer model")
-    text = backend.chat(messages, Sampling(**details["sampling"])).strip()
+    text = answer_clean(backend_chat(backend, messages, Sampling(**details["sampling"])))
     fingerprint = replay_fingerprint(messages, text)
     result = ReplayResult(
         event_id=event_id,
         identical=fingerprint["output_sha256"] == details["output_sha256"],
         prompt_identical=fingerprint["prompt_sha256"] == details["prompt_sha256"],
-        model_identical=backend.sha256 == details.get("model_sha256"),
+        model_identical=backend.identity() == details["model_backend"],
         answer=text,
     )
     audit_record(
