@@ -3,14 +3,15 @@ PostgreSQL: "in" is the default database, "eu" a second server (CLEANROOM_REGION
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connections
 
-import cleanroom.llm
-from cleanroom.llm import LocalLlamaBackend, resolve_model_path
+from cleanroom.llm import backends_reset
 from cleanroom.policies.models import EntityRule, PiiAction, ResidencyRule
 from cleanroom.routing import tenant_scope
 from ingestion.models import Document
@@ -77,22 +78,29 @@ def test_upload_with_no_allowed_store_is_refused_and_writes_nothing(alice):
     assert _count("region_eu", "ingestion_document", alice.tenant.pk) == 0
 
 
-def test_a_backend_in_a_disallowed_region_is_never_called(alice):
+def test_a_backend_in_a_disallowed_region_is_never_called(alice, settings):
     with tenant_scope(alice.tenant):
         ingest(alice, "memo.txt", MEMO)
     ResidencyRule.objects.create(tenant=alice.tenant, storage_regions=["in"], processing_regions=["in"])
-    backend = LocalLlamaBackend(resolve_model_path(settings.LLM_MODEL), n_ctx=2048, n_threads=1, region="eu")
-    cleanroom.llm._backend = backend
+    # An OpenAI-compatible server in region "eu": a real listening socket that counts who connects to it.
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    settings.LLM_URL = f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+    settings.LLM_URL_MODEL = "eu-model"
+    settings.LLM_URL_REGION = "eu"
+    backends_reset()
     try:
         response = alice.client().post(
             "/api/v1/query", {"question": "Who approved the microscope budget?"}, format="json"
         )
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nobody ever connected: the passages never left for "eu"
     finally:
-        cleanroom.llm._backend = None
+        listener.close()
+        backends_reset()
     assert response.status_code == 451
     assert response.json()["error"]["code"] == "processing_region_not_allowed"
     assert "residency rule" in response.json()["error"]["message"]
-    assert backend._llama is None  # the model was never loaded, let alone given the passages
 
 
 def test_migrate_regions_brings_every_region_store_up_to_date(capsys):
