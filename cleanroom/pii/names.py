@@ -143,6 +143,27 @@ def _across_line_break(text: str, start: int, end: int, score: float) -> tuple[i
     return start, end, score
 
 
+def _person_results(recognizer: Any, spans: list[tuple[int, int, float]]) -> list[Any]:
+    """Presidio results for PERSON spans found by one of this module's recognizers."""
+    from presidio_analyzer import RecognizerResult
+
+    metadata = {
+        RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
+        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
+    }
+    return [
+        RecognizerResult(
+            entity_type="PERSON",
+            start=start,
+            end=end,
+            score=score,
+            analysis_explanation=None,
+            recognition_metadata=dict(metadata),
+        )
+        for start, end, score in spans
+    ]
+
+
 def indic_name_recognizer() -> Any:
     """A Presidio recognizer around find_names. Presidio is imported here, not at module level: it pulls in
     torch and transformers, which every management command and web start-up would otherwise pay for."""
@@ -158,20 +179,7 @@ def indic_name_recognizer() -> Any:
         def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
             if "PERSON" not in entities:
                 return []
-            return [
-                RecognizerResult(
-                    entity_type="PERSON",
-                    start=start,
-                    end=end,
-                    score=score,
-                    analysis_explanation=None,
-                    recognition_metadata={
-                        RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                    },
-                )
-                for start, end, score in find_names(text)
-            ]
+            return _person_results(self, find_names(text))
 
     return IndicNameRecognizer()
 
@@ -287,20 +295,7 @@ def given_name_recognizer(common_words: frozenset[str] = frozenset()) -> Any:
         def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
             if "PERSON" not in entities or nlp_artifacts is None or nlp_artifacts.tokens is None:
                 return []
-            return [
-                RecognizerResult(
-                    entity_type="PERSON",
-                    start=start,
-                    end=end,
-                    score=score,
-                    analysis_explanation=None,
-                    recognition_metadata={
-                        RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                    },
-                )
-                for start, end, score in find_given_name_runs(nlp_artifacts.tokens, common_words)
-            ]
+            return _person_results(self, find_given_name_runs(nlp_artifacts.tokens, common_words))
 
     return GivenNameRecognizer()
 
