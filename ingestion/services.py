@@ -24,7 +24,7 @@ from django.utils import timezone
 from cleanroom.audit.services import audit_record
 from cleanroom.embeddings import embed, embedding_model_version
 from cleanroom.errors import ServiceError
-from cleanroom.pii.policy import PolicyResult, pii_policy_apply
+from cleanroom.pii.policy import PolicyResult, pii_policy_apply, pii_policy_apply_many
 from cleanroom.policies.selectors import tenant_policy
 from cleanroom.residency import check_processing_allowed, check_storage_allowed
 from cleanroom.tenants.models import Tenant
@@ -435,7 +435,7 @@ def _process_claimed(claimed: list[uuid.UUID], token: uuid.UUID) -> list[str]:
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed") as embedder:
         for start in range(0, len(works), slice_size):
             began = time.perf_counter()
-            redacted = [w for w in works[start : start + slice_size] if _redact_and_chunk(w, token, policy)]
+            redacted = _redact_and_chunk_many(works[start : start + slice_size], token)
             redact_seconds += time.perf_counter() - began
             redacted = _advance(redacted, token, Status.EMBEDDING)
             inputs = [embedding_text(w.safe_title, piece.section, piece.text) for w in redacted for piece in w.pieces]
@@ -460,10 +460,29 @@ def _process_claimed(claimed: list[uuid.UUID], token: uuid.UUID) -> list[str]:
     return [str(pk) for pk in stored]
 
 
-def _redact_and_chunk(work: _Work, token: uuid.UUID, policy: Any) -> bool:  # noqa: ANN401
-    """Redact one document and cut it into chunks; False (and the document failed) when that is impossible."""
+def _redact_and_chunk_many(works: list[_Work], token: uuid.UUID) -> list[_Work]:
+    """Redact documents in one detector pass and cut them into chunks; those that cannot be are failed and left out.
+
+    An unexpected error in the batched pass sends each document through alone, so that only the document that
+    causes it fails."""
+    if not works:
+        return []
     try:
-        _redact_one(work)
+        results = pii_policy_apply_many(tenant=works[0].document.tenant, batches=[_redaction_input(w) for w in works])
+    except Exception as exc:
+        if _is_transient(exc):
+            raise
+        return [work for work in works if _redact_and_chunk(work, token)]
+    return [work for work, result in zip(works, results, strict=True) if _redact_and_chunk(work, token, result)]
+
+
+def _redact_and_chunk(work: _Work, token: uuid.UUID, result: PolicyResult | ServiceError | None = None) -> bool:
+    """Redact one document (unless `result` is its redaction already) and cut it into chunks; False (and the
+    document failed) when that is impossible."""
+    try:
+        if isinstance(result, ServiceError):
+            raise result
+        _redaction_take(work, result or pii_policy_apply(tenant=work.document.tenant, texts=_redaction_input(work)))
     except ServiceError as exc:
         _fail(work.document, token, exc.code, exc.message)
         return False
@@ -499,19 +518,24 @@ def _extract_one(work: _Work) -> None:
     work.extracted = extracted
 
 
-def _redact_one(work: _Work) -> None:
-    """The one call through which ingestion meets the PII layer: the tenant's policy (redact, mask, pseudonymize
-    or block per type) over everything that will be stored, body, section labels, title and file name. A policy
-    that refuses the document raises ServiceError."""
+def _redaction_input(work: _Work) -> list[str]:
+    """Everything that will be stored goes through the PII layer: body, section labels, title and file name."""
+    assert work.extracted is not None
+    sections = work.extracted.sections
+    return [*(s.text for s in sections), *(s.label for s in sections), work.title, work.filename]
+
+
+def _redaction_take(work: _Work, result: PolicyResult) -> None:
+    """Keep a document's redaction under the tenant's policy (redact, mask, pseudonymize per type; a policy that
+    refuses the document has raised before this)."""
     assert work.extracted is not None
     raw_texts = [s.text for s in work.extracted.sections]
-    raw_labels = [s.label for s in work.extracted.sections]
-    work.pii = pii_policy_apply(tenant=work.document.tenant, texts=[*raw_texts, *raw_labels, work.title, work.filename])
-    redacted = work.pii.texts
+    work.pii = result
+    redacted = result.texts
     n = len(raw_texts)
     work.texts, work.labels = redacted[:n], redacted[n : 2 * n]
     work.safe_title, work.safe_name = redacted[2 * n], redacted[2 * n + 1]
-    work.counts = work.pii.counts
+    work.counts = result.counts
     work.raw_sha256 = hashlib.sha256("\n\n".join(raw_texts).encode()).hexdigest()
 
 

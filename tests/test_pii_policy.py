@@ -27,7 +27,8 @@ from cleanroom.policies.models import AllowTerm, CustomRecognizer, EntityRule, P
 from cleanroom.vault.models import ValueFinding, VaultEntry
 from cleanroom.vault.services import vault_reveal
 from ingestion.models import Chunk, Document
-from tests.conftest import ingest
+from ingestion.services import document_process
+from tests.conftest import ingest, upload
 from tests.samples import aadhaar
 
 KEY = b"k" * 32
@@ -162,6 +163,23 @@ class TestPolicyInThePipeline:
         assert "Aadhaar" in document.error_message and number not in document.error_message
         assert not Chunk.objects.filter(document=document).exists()
         assert not ValueFinding.objects.filter(document=document).exists()
+
+    def test_a_blocked_document_in_a_batch_fails_alone(self, alice):
+        EntityRule.objects.create(tenant=alice.tenant, entity_type="IN_AADHAAR", action=PiiAction.BLOCK)
+        number = aadhaar(random.Random(6))
+        texts = [
+            b"Minutes. Kavya Iyer approved the budget for the new lab.",
+            f"KYC form. Aadhaar number: {number}.".encode(),
+            b"Travel. Arjun Mehta booked the trip to Pune; write to arjun@acme.example.",
+        ]
+        documents = [upload(alice, f"doc{i}.txt", text) for i, text in enumerate(texts)]
+        document_process(document_id=str(documents[0].pk))  # one batch, one detector pass for all three
+        first, blocked, third = (Document.objects.get(pk=d.pk) for d in documents)
+        assert blocked.status == Document.Status.FAILED and blocked.error_code == "pii_blocked"
+        assert first.status == third.status == Document.Status.INDEXED
+        assert first.chunks.get().text == "Minutes. <PERSON> approved the budget for the new lab."
+        assert "Arjun" not in third.chunks.get().text and "arjun@" not in third.chunks.get().text
+        assert third.redaction_counts == {"EMAIL_ADDRESS": 1, "PERSON": 1}
 
     def test_threshold_and_allow_list_keep_values_the_tenant_chose_to_keep(self, alice):
         AllowTerm.objects.create(tenant=alice.tenant, term="kavya  IYER")  # the founder, named in the company name

@@ -265,14 +265,76 @@ class PolicyResult:
     manifest: dict[str, object]
 
 
-def _detect(text: str, policy: PiiPolicy, *, threshold: float | None = None) -> list[Span]:
-    from cleanroom.pii.engine import detect
+def _detect_many(texts: list[str], policy: PiiPolicy) -> list[list[Span]]:
+    from cleanroom.pii.engine import detect_many
 
-    spans = detect(text, entities=policy.detector_entities, score_threshold=threshold or policy.min_threshold)
-    return spans + custom_spans(text, policy.recognizers)
+    found = detect_many(texts, entities=policy.detector_entities, score_threshold=policy.min_threshold)
+    return [spans + custom_spans(text, policy.recognizers) for text, spans in zip(texts, found, strict=True)]
 
 
 _JOIN = "\n\n\ue000\n\n"
+
+
+def pii_policy_apply_many(
+    *,
+    tenant,  # noqa: ANN001
+    batches: list[list[str]],
+    purpose: str = "document",
+) -> list[PolicyResult | ServiceError]:
+    """`pii_policy_apply` for several documents at once: one detector pass over all of them (spaCy batches them,
+    and the policy and keys are loaded once), then the policy per document. A document that the policy refuses
+    gets its ServiceError in its place instead of a result, so one blocked document does not stop the others."""
+    from cleanroom.pii.engine import detector_version
+    from cleanroom.policies.selectors import pii_policy
+    from cleanroom.vault.keys import tenant_hash_key
+
+    policy = pii_policy(tenant=tenant)
+    key = tenant_hash_key(tenant.pk)
+    manifest = {**policy.describe(), "detector": detector_version()}
+
+    # A document's short texts (headings, title, file name) join its body for one detector pass: each pass has a
+    # fixed cost that dwarfs a title's own. A private-use character separates them: no document carries it and no
+    # recognizer matches it. A span that crosses a separator sends that document back for one pass per text.
+    def joinable(texts: list[str]) -> bool:
+        return len(texts) > 1 and not any(_JOIN in text for text in texts)
+
+    def applied(texts: list[str], spans: list[list[Span]]) -> list[Applied]:
+        return [apply_policy(t, select_spans(t, s, policy), policy, key=key) for t, s in zip(texts, spans, strict=True)]
+
+    joined = [joinable(texts) for texts in batches]
+    units = [[_JOIN.join(texts)] if join else texts for texts, join in zip(batches, joined, strict=True)]
+    found = iter(_detect_many([text for unit in units for text in unit], policy))
+    results: list[PolicyResult | ServiceError] = []
+    for texts, unit, join in zip(batches, units, joined, strict=True):
+        done = applied(unit, [next(found) for _ in unit])
+        out = done[0].text.split(_JOIN) if join else [a.text for a in done]
+        if len(out) != len(texts):  # a detected span crossed a separator
+            done = applied(texts, _detect_many(texts, policy))
+            out = [a.text for a in done]
+        results.append(_policy_result(out, done, policy, manifest, purpose))
+    return results
+
+
+def _policy_result(
+    out: list[str], applied: list[Applied], policy: PiiPolicy, manifest: dict[str, object], purpose: str
+) -> PolicyResult | ServiceError:
+    counts: Counter[str] = Counter()
+    findings: dict[tuple[str, str], Finding] = {}
+    blocked: set[str] = set()
+    for a in applied:
+        counts.update(a.counts)
+        blocked.update(a.blocked)
+        for finding in a.findings:
+            findings.setdefault((finding.entity_type, finding.value_hash), finding)
+    if blocked and purpose == "document":
+        types = ", ".join(f"{ENTITY_TYPES.get(t, t)} ({t})" for t in sorted(blocked))
+        rule = f"residency rule #{policy.rule_id}" if policy.rule_id else "the tenant's PII policy"
+        return ServiceError(
+            "pii_blocked",
+            f"The document contains {types}, which {rule} blocks; nothing from it was indexed.",
+            status_code=422,
+        )
+    return PolicyResult(out, dict(sorted(counts.items())), list(findings.values()), manifest)
 
 
 def pii_policy_apply(
@@ -280,7 +342,6 @@ def pii_policy_apply(
     tenant,  # noqa: ANN001
     texts: list[str],
     purpose: str = "document",
-    join: bool = True,
 ) -> PolicyResult:
     """Detect and rewrite `texts` under the tenant's policy.
 
@@ -289,39 +350,10 @@ def pii_policy_apply(
     stored), and pseudonyms are computed but nothing is written to the vault, so that a question about a person
     finds the passages carrying that person's token.
     """
-    from cleanroom.pii.engine import detector_version
-    from cleanroom.policies.selectors import pii_policy
-    from cleanroom.vault.keys import tenant_hash_key
-
-    policy = pii_policy(tenant=tenant)
-    key = tenant_hash_key(tenant.pk)
-    out: list[str] = []
-    counts: Counter[str] = Counter()
-    findings: dict[tuple[str, str], Finding] = {}
-    blocked: set[str] = set()
-    # A document's short texts (headings, title, file name) join its body for one detector pass: each pass has a
-    # fixed cost (the spaCy pipeline and every recognizer) that dwarfs a title's own. A private-use character
-    # separates them: no document carries it and no recognizer matches it.
-    joined = join and len(texts) > 1 and not any(_JOIN in text for text in texts)
-    for text in [_JOIN.join(texts)] if joined else texts:
-        applied = apply_policy(text, select_spans(text, _detect(text, policy), policy), policy, key=key)
-        out.extend(applied.text.split(_JOIN) if joined else [applied.text])
-        counts.update(applied.counts)
-        blocked.update(applied.blocked)
-        for finding in applied.findings:
-            findings.setdefault((finding.entity_type, finding.value_hash), finding)
-    if joined and len(out) != len(texts):  # a detected span crossed a separator: one pass per text instead
-        return pii_policy_apply(tenant=tenant, texts=texts, purpose=purpose, join=False)
-    if blocked and purpose == "document":
-        types = ", ".join(f"{ENTITY_TYPES.get(t, t)} ({t})" for t in sorted(blocked))
-        rule = f"residency rule #{policy.rule_id}" if policy.rule_id else "the tenant's PII policy"
-        raise ServiceError(
-            "pii_blocked",
-            f"The document contains {types}, which {rule} blocks; nothing from it was indexed.",
-            status_code=422,
-        )
-    manifest = {**policy.describe(), "detector": detector_version()}
-    return PolicyResult(out, dict(sorted(counts.items())), list(findings.values()), manifest)
+    result = pii_policy_apply_many(tenant=tenant, batches=[texts], purpose=purpose)[0]
+    if isinstance(result, ServiceError):
+        raise result
+    return result
 
 
 def pii_redact_text(*, tenant, text: str) -> str:  # noqa: ANN001
