@@ -218,6 +218,7 @@ def measure_retrieval(data: dict[str, Any], questions: int, top_k: int) -> dict[
     from rest_framework.test import APIClient
 
     from cleanroom.embeddings import embed
+    from retrieval.search import question_redact
     from retrieval.selectors import chunk_search
 
     path = retrieval_path()
@@ -233,15 +234,21 @@ def measure_retrieval(data: dict[str, Any], questions: int, top_k: int) -> dict[
         payload = {"question": asked[0], "query": asked[0], "top_k": top_k}
         warm = client.post(path, payload, format="json")
         assert warm.status_code == 200, warm.content
-        api_ms, search_ms = [], []
+        api_ms, search_ms, redact_ms, embed_ms = [], [], [], []
         for question in asked:
             t = time.perf_counter()
             response = client.post(path, {"question": question, "query": question, "top_k": top_k}, format="json")
             api_ms.append((time.perf_counter() - t) * 1000)
             assert response.status_code == 200, response.content
-            vector = embed([question])[0]
+            # The same path in parts: redaction of the question, its embedding, the search.
             t = time.perf_counter()
-            found = chunk_search(tenant=info["tenant"], query_vector=vector, k=top_k)
+            redacted = question_redact(tenant=info["tenant"], question=question)
+            redact_ms.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            vector = embed([redacted])[0]
+            embed_ms.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            found = chunk_search(tenant=info["tenant"], query=redacted, query_vector=vector, k=top_k)
             search_ms.append((time.perf_counter() - t) * 1000)
             assert len(found) == min(top_k, info["size"])
         rows.append(
@@ -252,6 +259,8 @@ def measure_retrieval(data: dict[str, Any], questions: int, top_k: int) -> dict[
                 "api_p95_ms": round(percentile(api_ms, 95), 1),
                 "search_p50_ms": round(percentile(search_ms, 50), 1),
                 "search_p95_ms": round(percentile(search_ms, 95), 1),
+                "redact_p50_ms": round(percentile(redact_ms, 50), 1),
+                "embed_p50_ms": round(percentile(embed_ms, 50), 1),
                 "_api": api_ms,
             }
         )
@@ -339,11 +348,14 @@ def main() -> None:
     data = load(sizes, args.pool, seed=1)
     retrieval = measure_retrieval(data, args.questions, args.top_k)
     print(f"retrieval through {retrieval['path']} (top_k={args.top_k}, {args.questions} questions per tenant)")
-    print(f"{'tenant':<12}{'chunks':>8}{'api p50':>10}{'api p95':>10}{'search p50':>12}{'search p95':>12}  (ms)")
+    print(
+        f"{'tenant':<12}{'chunks':>8}{'api p50':>10}{'api p95':>10}{'search p50':>12}{'search p95':>12}"
+        f"{'redact p50':>12}{'embed p50':>11}  (ms)"
+    )
     for row in retrieval["rows"]:
         print(
             f"{row['tenant']:<12}{row['chunks']:>8}{row['api_p50_ms']:>10}{row['api_p95_ms']:>10}"
-            f"{row['search_p50_ms']:>12}{row['search_p95_ms']:>12}"
+            f"{row['search_p50_ms']:>12}{row['search_p95_ms']:>12}{row['redact_p50_ms']:>12}{row['embed_p50_ms']:>11}"
         )
     print(f"all tenants: p50 {retrieval['p50']:.1f} ms, p95 {retrieval['p95']:.1f} ms")
     answers: dict[str, Any] = {}
