@@ -73,13 +73,18 @@ def _dense_ranking(cursor: Any, *, tenant_id: int, vector: str, n: int, tenant_c
             [tenant_id, vector, n],
         )
         return [row[0] for row in cursor.fetchall()]
-    cursor.execute("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'ingestion_chunk'::regclass")
-    table_chunks = max(int(cursor.fetchone()[0]), tenant_chunks)
     ef_search = min(max(40, 2 * n), 1000)
-    max_scan = max(20_000, 4 * ef_search * table_chunks // tenant_chunks)
-    cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-    cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
-    cursor.execute("SELECT set_config('hnsw.max_scan_tuples', %s, true)", [str(max_scan)])
+    # One round trip: the scan may visit about as many tuples as the tenant's share of the table makes necessary.
+    cursor.execute(
+        """
+        SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),
+               set_config('hnsw.ef_search', %s, true),
+               set_config('hnsw.max_scan_tuples', least(2147483647, greatest(20000,
+                   4 * %s * greatest(reltuples::bigint, %s) / %s))::text, true)
+        FROM pg_class WHERE oid = 'ingestion_chunk'::regclass
+        """,
+        [str(ef_search), ef_search, tenant_chunks, tenant_chunks],
+    )
     cursor.execute(
         "SELECT id, embedding <=> %s::vector AS distance FROM ingestion_chunk WHERE tenant_id = %s "
         "ORDER BY distance LIMIT %s",
