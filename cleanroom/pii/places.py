@@ -16,6 +16,7 @@ English order ("24 Clarke Avenue"). This module adds, with regular expressions o
 from __future__ import annotations
 
 import re
+from functools import cache
 
 # Words that end a street's name, glued ("Koskikatu", "Beerninckstraat") or separate ("Villacher Strasse").
 _STREET_SUFFIX = (
@@ -162,4 +163,137 @@ def find_addresses(text: str) -> list[tuple[int, int, int]]:
         end = _extend_block(text, match.end("street"))
         if _BLOCK_EVIDENCE.search(text, match.end("street"), end):
             found.append((match.start("street"), match.end("street"), end))
+    return found
+
+
+# Other names of countries than the ones the phone-number library's English region names give.
+_COUNTRY_ALIASES = (
+    "USA",
+    "U.S.A.",
+    "UK",
+    "U.K.",
+    "Great Britain",
+    "Britain",
+    "England",
+    "Scotland",
+    "Wales",
+    "Northern Ireland",
+    "Czechia",
+    "Türkiye",
+    "Holland",
+    "Bharat",
+    "Hindustan",
+    "Deutschland",
+    "España",
+    "Italia",
+    "Sverige",
+    "Norge",
+    "Danmark",
+    "Suomi",
+    "Polska",
+    "Österreich",
+    "Schweiz",
+    "Suisse",
+    "Nederland",
+    "Belgique",
+    "België",
+    "Ελλάδα",
+)
+_CAPITALISED_RUN = re.compile(
+    r"[A-ZÀ-ÖØ-ÞĀ-ŽΑ-Ω][\w'’.\-]*(?:[ \t]+(?:(?:and|of|the|And|Of|The)[ \t]+)?[A-ZÀ-ÖØ-ÞĀ-ŽΑ-Ω][\w'’.\-]*){0,4}"
+)
+
+
+@cache
+def country_names() -> frozenset[str]:
+    """Lower-cased English names of the world's countries and territories (the phone-number library's region
+    names, which Presidio already installs), plus common other names ("UK", "Czechia", "Deutschland")."""
+    import phonenumbers
+    from phonenumbers.geocoder import _region_display_name
+
+    names = {_region_display_name(region, "en") for region in phonenumbers.SUPPORTED_REGIONS}
+    return frozenset(name.lower() for name in (*names, *_COUNTRY_ALIASES) if name)
+
+
+def find_countries(text: str) -> list[tuple[int, int]]:
+    """(start, end) of country names written with capitals ("France", "NEW ZEALAND", "Bosnia and Herzegovina")."""
+    names = country_names()
+    found: list[tuple[int, int]] = []
+    for run in _CAPITALISED_RUN.finditer(text):
+        words = [(m.start(), m.end()) for m in re.finditer(r"\S+", run.group(0))]
+        i = 0
+        while i < len(words):
+            for j in range(min(len(words), i + 5), i, -1):
+                start, end = run.start() + words[i][0], run.start() + words[j - 1][1]
+                if text[start:end].rstrip(".,").lower() in names or text[start:end].lower() in names:
+                    end = end if text[start:end].lower() in names else start + len(text[start:end].rstrip(".,"))
+                    found.append((start, end))
+                    i = j - 1
+                    break
+            i += 1
+    return found
+
+
+# Places named after a verb of living, moving or being somewhere ("moved here from Fortaleza", "based in Pune",
+# "flew to TROMSØ"), or after a form label ("City: Kochi", "Place of birth: Thrissur").
+_PLACE_NAME = (
+    r"(?P<place>[A-ZÀ-ÖØ-ÞĀ-ŽΑ-Ω][\w'’\-]*(?:[ \t]+(?:(?:de|del|la|le|do|da|dos|das|nad|am|an|der|sur|upon)"
+    r"[ \t]+){0,2}[A-ZÀ-ÖØ-ÞĀ-ŽΑ-Ω][\w'’\-]*){0,3})"
+)
+PLACE_AFTER_VERB = re.compile(
+    r"(?i:\b(?:lives?|lived|living|moved?|moving|flew|fly|flying|travel+(?:ing|ed)?|based|located|situated|born|"
+    r"arrived?|arriving|returned?|relocated?|settled|staying|stayed|visit(?:ing|ed)?|resides?|resided|residing|"
+    r"resident|native|originally|headquartered|hails?)(?:[ \t]+(?:here|there|back|now|currently))?[ \t]+"
+    r"(?:in|from|to|at|of|near)[ \t]+)" + _PLACE_NAME
+)
+PLACE_AFTER_LABEL = re.compile(
+    r"(?im)^[ \t>]*(?:city|town|village|district|state|country|place of birth|birthplace|born in|where|location|"
+    r"nationality|residence|domicile|taluka?|tehsil|mandal)[ \t]*:[ \t]*(?-i:" + _PLACE_NAME + ")"
+)
+_NOT_PLACES = frozenset("the a an my our your his her their this that monday tuesday wednesday thursday friday".split())
+
+
+def find_places(text: str) -> list[tuple[int, int]]:
+    """(start, end) of place names that a verb or a form label introduces."""
+    found: list[tuple[int, int]] = []
+    for pattern in (PLACE_AFTER_VERB, PLACE_AFTER_LABEL):
+        for match in pattern.finditer(text):
+            if match.group("place").split()[0].lower() not in _NOT_PLACES:
+                found.append((match.start("place"), match.end("place")))
+    return found
+
+
+# Organisations by their legal form or their kind: "Shepherd Ltd", "Tata Consultancy Services Pvt. Ltd.",
+# "Apollo Hospitals", "Raiffeisen Bank International AG", "Loveland Technologies".
+_ORG_SUFFIX = (
+    r"(?:Ltd|Limited|LLC|L\.L\.C|LLP|Inc|Incorporated|Corp|Corporation|Co|Company|GmbH|AG|KG|SE|S\.?A|SAS|SARL|BV|"
+    r"B\.V|NV|N\.V|AB|ASA|A/S|ApS|Oy|Oyj|SpA|S\.p\.A|Srl|S\.r\.l|Sp\.[ \t]?z[ \t]?o\.o|s\.r\.o|d\.o\.o|Kft|Zrt|Plc|PLC|"
+    r"Group|Holdings|Bank|Hospitals?|Clinic|Infirmary|Labs?|Laboratories|University|College|Institute|"
+    r"Foundation|Trust|Society|Associates|Partners|Technologies|Solutions|Systems|Services|Industries|Enterprises|"
+    r"Insurance|Assurance|Capital|Ventures|Investments|Pharma|Pharmaceuticals|Motors|Airlines|Agency|Authority|"
+    r"Council|Ministry|Commission|Cooperative|Co-operative|Sahakari|Nigam|Mandal|Corporation)"
+)
+_ORG_WORD = r"(?:[A-Z][\w'’&\-]*|&|and|of|for|de|der|für)"
+_OF_PLACE = r"(?:[ \t]+of[ \t]+(?:the[ \t]+)?[A-Z][\w'’\-]*(?:[ \t]+[A-Z][\w'’\-]*){0,2})"
+ORGANISATION = re.compile(
+    rf"\b[A-Z][\w'’&\-]*(?:[ \t]+{_ORG_WORD}){{0,4}}[ \t,]+{_ORG_SUFFIX}\b\.?"
+    rf"(?:[ \t]+(?:Pvt|Private|Pte)\.?[ \t]+(?:Ltd|Limited)\b\.?|{_OF_PLACE})?"
+    rf"|\b(?:University|Bank|Ministry|Institute|College|Department|Government|Municipality|Hospital|Council)"
+    rf"{_OF_PLACE}"
+)
+_ORG_STARTS_NOT = frozenset("the a an this that our your my his her their in at on for of and to from with by".split())
+
+
+def find_organisations(text: str) -> list[tuple[int, int]]:
+    """(start, end) of organisation names that end in a legal form or a kind of institution."""
+    found: list[tuple[int, int]] = []
+    for match in ORGANISATION.finditer(text):
+        start, end = match.start(), match.end()
+        words = match.group(0).split()
+        if words[0].lower() in _ORG_STARTS_NOT:
+            # "The Shepherd Ltd": the article is not part of the name; "The Bank", "In Group B" are no names.
+            start = text.index(words[1], start + len(words[0]))
+            words = words[1:]
+        if len(words) >= 2:
+            found.append((start, end))
     return found
