@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from cleanroom.pii.generic import generic_recognizers, plausible_date
@@ -295,6 +295,16 @@ ORGANISATION_SCORE = 0.86
 PLACE_SCORE = 0.8
 
 
+_INTERJECTIONS = frozenset("oh ah hey hi hello ok okay yes no yeah wow please thanks sorry dear".split())
+
+
+def _english(word: str, common: frozenset[str]) -> bool:
+    """In the lemmatizer's word list, also as a plural ("Pleasures", "Tales")."""
+    return word in common or (
+        word.endswith("s") and (word[:-1] in common or (word.endswith("es") and word[:-2] in common))
+    )
+
+
 _COMMON_NOUN_ENDING = re.compile(r"(?:ness|ion|ity|ment|person|ship|ism|ence|ance|ology|ics)$")
 
 
@@ -305,7 +315,9 @@ def _ordinary_words(text: str, start: int, end: int) -> bool:
     ("Park", "White", "Mann"), so it stays otherwise."""
     words = [w.lower() for w in _WORDS.findall(text[start:end])]
     common, given = english_words(), first_names()
-    if not words or not all(w in common and w not in given for w in words):
+    if len(words) == 1 and words[0] in _INTERJECTIONS:
+        return True
+    if not words or not all(_english(w, common) and w not in given for w in words):
         return False
     if _HONORIFIC_BEFORE.search(text, max(0, start - 12), start):
         return False
@@ -313,6 +325,20 @@ def _ordinary_words(text: str, start: int, end: int) -> bool:
         return True
     word = words[0]
     return bool(_COMMON_NOUN_ENDING.search(word)) or re.search(rf"\b{re.escape(word)}\b", text) is not None
+
+
+_NEXT_FIELD = re.compile(r"[:\d@]")
+
+
+def _one_line_name(text: str, span: Span) -> Span:
+    """spaCy sometimes runs a name into the next line of a form ("Victoria Bruun\nPhone: (72) 754-186"): a name
+    ends at a line break followed by a label, a number or an address."""
+    if span.entity_type != "PERSON":
+        return span
+    cut = text.find("\n", span.start, span.end)
+    if cut == -1 or not _NEXT_FIELD.search(text, cut, span.end):
+        return span
+    return Span(span.start, cut, span.entity_type, span.score)
 
 
 def _refine(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> list[Span]:
@@ -325,9 +351,10 @@ def _refine(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> list[Sp
     blocks = [(start, end) for start, _, end in addresses]
     inside_address = _NAMES_OF_THINGS | _NUMBERS_OF_ADDRESSES
     countries = country_names()
+    places = set(find_places(text))
     kept = [
         s
-        for s in spans
+        for s in map(partial(_one_line_name, text), spans)
         if not _cuts_a_word(text, s.start, s.end)
         and not (s.entity_type == "DATE_TIME" and not plausible_date(text[s.start : s.end]))
         and not (
@@ -340,6 +367,8 @@ def _refine(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> list[Sp
                 )
                 or _ordinary_words(text, s.start, s.end)
                 or any(a <= s.start and s.end <= b for a, b in organisations)
+                # "flew to Coles", "City: Kochi"
+                or ((s.start, s.end) in places and not _HONORIFIC_BEFORE.search(text, max(0, s.start - 12), s.start))
             )
         )
         and not (s.entity_type in inside_address and any(a <= s.start and s.end <= b for a, b in blocks))
@@ -353,7 +382,7 @@ def _refine(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> list[Sp
             # "Bank of India", "Air France": the country names the organisation.
             if not any(a <= start and end <= b and (a, b) != (start, end) for a, b in orgs)
         ]
-        kept += [Span(start, end, "LOCATION", PLACE_SCORE) for start, end in find_places(text)]
+        kept += [Span(start, end, "LOCATION", PLACE_SCORE) for start, end in places]
     if "ORGANIZATION" in wanted:
         kept += [Span(start, end, "ORGANIZATION", ORGANISATION_SCORE) for start, end in organisations]
     people = sorted((s for s in kept if s.entity_type == "PERSON"), key=lambda s: s.start)

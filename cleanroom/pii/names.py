@@ -307,6 +307,11 @@ _WORD_AFTER = re.compile(r"^[ \t]+([^\W\d_]+)")
 # Street words of other languages that follow a street's name: "Király u. 15", "Villacher Strasse 89".
 _STREET_WORDS = PLACE_OR_ORG_WORDS | frozenset(
     "u utca ul str strasse straße gade vej katu tie tér via rua calle".split()
+    # Street types of the US postal standard that are rarely surnames ("Philip Bypass", "Rennie Union").
+    + """bypass turnpike route radial crossroad crossroads gateway loop mall parkway expressway freeway highway
+    motorway causeway courts heights junction isle harbor harbour rapids estates meadows stravenue viaduct overpass
+    underpass trafficway throughway skyway spur vista mews crescent terrace alley arcade circle circles orchard
+    knoll knolls summit union unions pass cove coves squares plains ranch ridges shoals villages ville""".split()
 )
 
 
