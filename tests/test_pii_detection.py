@@ -103,3 +103,15 @@ def test_allow_list_and_ad_hoc_recognizers_apply_to_one_call():
     assert ("EMP-12345", "EMPLOYEE_ID") in found and ("Kavya Iyer", "PERSON") in found
     assert not any(value == "Asha Rao" for value, _ in found)
     assert not [s for s in detect(text, entities=["PERSON", "EMPLOYEE_ID"]) if s.entity_type == "EMPLOYEE_ID"]
+
+
+def test_a_found_name_is_found_again_by_one_of_its_words():
+    text = "The report was written by Maciej Borkowski. Comments from Borkowski were added later."
+    result = redact(text, entities=DEFAULT_REDACT_ENTITIES)
+    assert "Borkowski" not in result.text, result.text
+
+
+def test_given_names_that_start_compounds_or_sentences_of_science_are_no_people():
+    text = "Age-related decline and long-term outcomes. Forest plots are shown."
+    assert not detect(text, entities=["PERSON"])
+    assert detect("Scott called the branch yesterday.", entities=["PERSON"])

@@ -10,7 +10,15 @@ from typing import Any
 
 from cleanroom.pii.generic import generic_recognizers, plausible_date
 from cleanroom.pii.india import india_recognizers
-from cleanroom.pii.names import HONORIFICS, first_names, given_name_recognizer, indic_name_recognizer, plausible_person
+from cleanroom.pii.names import (
+    HONORIFICS,
+    SINGLE_FIRST_NAME_SCORE,
+    first_names,
+    given_name_recognizer,
+    indic_name_recognizer,
+    name_popularity,
+    plausible_person,
+)
 from cleanroom.pii.places import country_names, find_addresses, find_countries, find_organisations, find_places
 from cleanroom.pii.redaction import Redacted, Span, apply_redactions, merge_counts
 
@@ -330,6 +338,25 @@ def _ordinary_words(text: str, start: int, end: int) -> bool:
 _NEXT_FIELD = re.compile(r"[:\d@]")
 
 
+_HYPHEN_COMPOUND = re.compile(r"-[^\W\d_]")
+
+
+def _word_not_name(text: str, span: Span) -> bool:
+    """A lone given name found only by the word list that is the first part of a compound ("Age-related",
+    "Long-term", "Non-small"), or a rare given name that is an English word and opens a sentence ("Gene
+    expression", "Forest plots"; "Scott called" stays)."""
+    value = text[span.start : span.end]
+    if span.score != SINGLE_FIRST_NAME_SCORE or not value.isalpha():
+        return False
+    if _HYPHEN_COMPOUND.match(text, span.end):
+        return True
+    return (
+        value.lower() in english_words()
+        and name_popularity().get(value.lower(), 0) < COMMON_NAME_LEVEL
+        and bool(_SENTENCE_START.search(text, max(0, span.start - 3), span.start))
+    )
+
+
 def _one_line_name(text: str, span: Span) -> Span:
     """spaCy sometimes runs a name into the next line of a form ("Victoria Bruun\nPhone: (72) 754-186"): a name
     ends at a line break followed by a label, a number or an address."""
@@ -366,6 +393,7 @@ def _refine(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> list[Sp
                     and not _HONORIFIC_BEFORE.search(text, max(0, s.start - 12), s.start)
                 )
                 or _ordinary_words(text, s.start, s.end)
+                or _word_not_name(text, s)
                 or any(a <= s.start and s.end <= b for a, b in organisations)
                 # "flew to Coles", "City: Kochi"
                 or ((s.start, s.end) in places and not _HONORIFIC_BEFORE.search(text, max(0, s.start - 12), s.start))
@@ -394,7 +422,56 @@ def _refine(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> list[Sp
             joined[-1] = Span(last.start, max(last.end, span.end), "PERSON", max(last.score, span.score))
         else:
             joined.append(span)
+    if "PERSON" in wanted and joined:
+        taken = blocks + organisations + [(s.start, s.end) for s in kept]
+        joined += _repeated_names(text, joined, taken)
     return [s for s in kept if s.entity_type != "PERSON"] + joined
+
+
+_NAME_PART = re.compile(r"[^\W\d_][^\W\d_'’\-]+")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n\"“(>]\s*)$")
+REPEATED_NAME_SCORE = 0.6
+
+
+@cache
+def _not_spread() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return _INTERJECTIONS | STOP_WORDS
+
+
+# gender-guesser's frequency level from which a given name is common in some country ("Scott" 7, "Gene" 4).
+COMMON_NAME_LEVEL = 5
+# Names found with at least this score lend their words to other mentions (all of ours and spaCy's do).
+FIRST_NAME_SCORE_FLOOR = 0.55
+
+
+def _repeated_names(text: str, people: list[Span], taken: list[tuple[int, int]]) -> list[Span]:
+    """Later (or earlier) mentions of a found name by one of its words: "directed by Maciej Borkowski and starring
+    Borkowski", "Mr. Rao ... Rao said". A word that is also an English word counts only where a sentence does not
+    start ("Key" in "starring Key", not "Key findings")."""
+    words = {
+        m.group(0)
+        for p in people
+        if p.score >= FIRST_NAME_SCORE_FLOOR
+        for m in _NAME_PART.finditer(text, p.start, p.end)
+        # Title-case words only: "RecQ", "CETP" (genes, acronyms that spaCy took for names) do not spread.
+        if m.group(0).istitle() and len(m.group(0)) > 2 and m.group(0).lower() not in _not_spread()
+    }
+    if not words:
+        return []
+    common = english_words()
+    found: list[Span] = []
+    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + r")\b")
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        if any(a < end and start < b for a, b in taken) or any(p.start < end and start < p.end for p in people):
+            continue
+        if match.group(0).lower() in common and _SENTENCE_START.search(text, max(0, start - 3), start):
+            continue
+        if plausible_person(text, start, end):
+            found.append(Span(start, end, "PERSON", REPEATED_NAME_SCORE))
+    return found
 
 
 def detect(

@@ -229,6 +229,20 @@ def first_names() -> frozenset[str]:
     return frozenset((names | GIVEN_NAMES) - STOP_WORDS - NOT_NAMES - PLACE_OR_ORG_WORDS)
 
 
+@cache
+def name_popularity() -> dict[str, int]:
+    """How common each given name is where it is most common: gender-guesser's frequency scale (1 rare to 13
+    very common) in the country where it is highest. Our own Indian names count as common."""
+    from gender_guesser.detector import Detector
+
+    scale = "123456789ABCD"
+    popularity: dict[str, int] = {}
+    for name, by_gender in Detector(case_sensitive=False).names.items():
+        levels = [scale.index(ch) + 1 for values in by_gender.values() for ch in values if ch in scale]
+        popularity[name] = max(levels, default=0)
+    return popularity | dict.fromkeys(GIVEN_NAMES, len(scale))
+
+
 def _is_name_word(token: Any) -> bool:
     return token.is_alpha and (token.is_title or (token.is_upper and len(token) > 1)) and "\n" not in token.text
 
