@@ -115,3 +115,8 @@ def test_given_names_that_start_compounds_or_sentences_of_science_are_no_people(
     text = "Age-related decline and long-term outcomes. Forest plots are shown."
     assert not detect(text, entities=["PERSON"])
     assert detect("Scott called the branch yesterday.", entities=["PERSON"])
+
+
+def test_phone_numbers_with_call_before_or_a_label_after():
+    for text in ["Can someone call me on 9472 7916? I have questions.", "Ana Dias\n416 60 039 office"]:
+        assert "<PHONE_NUMBER>" in redact(text, entities=DEFAULT_REDACT_ENTITIES).text, text

@@ -117,6 +117,10 @@ def _nhs_recognizer():  # noqa: ANN202
     return ContextualNhsRecognizer()
 
 
+# Stop words that are context words of a recognizer.
+CONTEXT_STOP_WORDS = frozenset({"call", "calls"})
+# Words after a match that count as its context (Presidio's default: none).
+CONTEXT_AFTER = 2
 # The pipes the detector runs: the model's NER has its own token-to-vector layer and needs no other component.
 NLP_PIPES = ("ner",)
 
@@ -136,7 +140,7 @@ def _ner_only(nlp_engine) -> None:  # noqa: ANN001 - presidio's SpacyNlpEngine
         entities, scores = nlp_engine._get_updated_entities(
             doc.ents, [nlp_engine.ner_model_configuration.default_score] * len(doc.ents)
         )
-        return NlpArtifacts(
+        artifacts = NlpArtifacts(
             entities=entities,
             tokens=doc,
             tokens_indices=[token.idx for token in doc],
@@ -145,6 +149,10 @@ def _ner_only(nlp_engine) -> None:  # noqa: ANN001 - presidio's SpacyNlpEngine
             language=language,
             scores=scores,
         )
+        # Presidio drops stop words from the context, and spaCy's list has "call": "call me on 9472 7916".
+        if any(token.lower_ in CONTEXT_STOP_WORDS for token in doc):
+            artifacts.keywords = [*artifacts.keywords, *(t.lower_ for t in doc if t.lower_ in CONTEXT_STOP_WORDS)]
+        return artifacts
 
     nlp_engine._doc_to_nlp_artifact = doc_to_nlp_artifact
 
@@ -152,6 +160,7 @@ def _ner_only(nlp_engine) -> None:  # noqa: ANN001 - presidio's SpacyNlpEngine
 @cache
 def analyzer_engine():  # noqa: ANN201 - presidio_analyzer.AnalyzerEngine, imported lazily (2 s, 0.7 GB)
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
     from presidio_analyzer.nlp_engine import NlpEngineProvider
 
     nlp_engine = NlpEngineProvider(
@@ -205,7 +214,13 @@ def analyzer_engine():  # noqa: ANN201 - presidio_analyzer.AnalyzerEngine, impor
         registry.add_recognizer(recognizer)
     registry.add_recognizer(given_name_recognizer(_english_words(nlp_engine.nlp["en"])))
     registry.add_recognizer(indic_name_recognizer())
-    return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
+    return AnalyzerEngine(
+        registry=registry,
+        nlp_engine=nlp_engine,
+        supported_languages=["en"],
+        # Labels also follow a number ("416 60 039 office", "98450 12345 (mobile)").
+        context_aware_enhancer=LemmaContextAwareEnhancer(context_prefix_count=5, context_suffix_count=CONTEXT_AFTER),
+    )
 
 
 def detector_version() -> str:
