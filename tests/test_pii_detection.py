@@ -120,3 +120,9 @@ def test_given_names_that_start_compounds_or_sentences_of_science_are_no_people(
 def test_phone_numbers_with_call_before_or_a_label_after():
     for text in ["Can someone call me on 9472 7916? I have questions.", "Ana Dias\n416 60 039 office"]:
         assert "<PHONE_NUMBER>" in redact(text, entities=DEFAULT_REDACT_ENTITIES).text, text
+
+
+def test_short_context_words_count_only_as_whole_words():
+    # "lic" is a driver's licence context word; inside "public" it says nothing.
+    text = "Public records A1234567 were cited."
+    assert not [s for s in detect(text, entities=DEFAULT_REDACT_ENTITIES) if s.entity_type == "US_DRIVER_LICENSE"]

@@ -119,8 +119,11 @@ def _nhs_recognizer():  # noqa: ANN202
 
 # Stop words that are context words of a recognizer.
 CONTEXT_STOP_WORDS = frozenset({"call", "calls"})
-# Words after a match that count as its context (Presidio's default: none).
-CONTEXT_AFTER = 2
+# Words from the start of a match on that count as its context (Presidio's default: none); the match's own
+# tokens count too ("416", "60", "039" before "office").
+CONTEXT_AFTER = 6
+# Context words shorter than this must be a whole word to count.
+SUBSTRING_CONTEXT_MIN = 4
 # The pipes the detector runs: the model's NER has its own token-to-vector layer and needs no other component.
 NLP_PIPES = ("ner",)
 
@@ -157,10 +160,31 @@ def _ner_only(nlp_engine) -> None:  # noqa: ANN001 - presidio's SpacyNlpEngine
     nlp_engine._doc_to_nlp_artifact = doc_to_nlp_artifact
 
 
+def _context_enhancer():  # noqa: ANN202 - a presidio LemmaContextAwareEnhancer
+    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+
+    class ShortWordsWholeEnhancer(LemmaContextAwareEnhancer):
+        """Presidio matches context words inside any nearby word: "lic" (a driver's licence context word) inside
+        "public", "pan" inside "company". Short context words must be the whole word here; longer ones still match
+        inside a word ("cards", "telephone"), which stands in for the lemmatizer."""
+
+        @staticmethod
+        def _find_supportive_word_in_context(
+            context_list: list[str], recognizer_context_list: list[str], matching_mode: str = "substring"
+        ) -> str:
+            for word in recognizer_context_list or ():
+                word = word.lower()
+                if any(word == kw or (len(word) >= SUBSTRING_CONTEXT_MIN and word in kw) for kw in context_list or ()):
+                    return word
+            return ""
+
+    # Labels also follow a number ("416 60 039 office", "98450 12345 (mobile)").
+    return ShortWordsWholeEnhancer(context_prefix_count=5, context_suffix_count=CONTEXT_AFTER)
+
+
 @cache
 def analyzer_engine():  # noqa: ANN201 - presidio_analyzer.AnalyzerEngine, imported lazily (2 s, 0.7 GB)
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
     from presidio_analyzer.nlp_engine import NlpEngineProvider
 
     nlp_engine = NlpEngineProvider(
@@ -219,7 +243,7 @@ def analyzer_engine():  # noqa: ANN201 - presidio_analyzer.AnalyzerEngine, impor
         nlp_engine=nlp_engine,
         supported_languages=["en"],
         # Labels also follow a number ("416 60 039 office", "98450 12345 (mobile)").
-        context_aware_enhancer=LemmaContextAwareEnhancer(context_prefix_count=5, context_suffix_count=CONTEXT_AFTER),
+        context_aware_enhancer=_context_enhancer(),
     )
 
 
