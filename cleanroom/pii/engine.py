@@ -90,9 +90,14 @@ def _phone_recognizer():  # noqa: ANN202
     return DigitGuardedPhoneRecognizer()
 
 
-@cache
+_ENGLISH_WORDS: dict[str, frozenset[str]] = {}
+
+
 def english_words() -> frozenset[str]:
-    return _english_words(analyzer_engine().nlp_engine.nlp["en"])
+    """The lemmatizer's English words (read when the engine is built)."""
+    if "en" not in _ENGLISH_WORDS:
+        analyzer_engine()
+    return _ENGLISH_WORDS["en"]
 
 
 def _english_words(nlp) -> frozenset[str]:  # noqa: ANN001
@@ -236,7 +241,11 @@ def analyzer_engine():  # noqa: ANN201 - presidio_analyzer.AnalyzerEngine, impor
             registry.remove_recognizer(recognizer.name)
     for recognizer in [*india_recognizers(), *generic_recognizers()]:
         registry.add_recognizer(recognizer)
-    registry.add_recognizer(given_name_recognizer(_english_words(nlp_engine.nlp["en"])))
+    common = _english_words(nlp_engine.nlp["en"])
+    _ENGLISH_WORDS["en"] = common
+    registry.add_recognizer(given_name_recognizer(common))
+    # Word lists that detection reads: loaded now, once per process, not during the first documents.
+    first_names(), name_popularity(), country_names(), _not_spread()
     registry.add_recognizer(indic_name_recognizer())
     return AnalyzerEngine(
         registry=registry,
