@@ -106,9 +106,9 @@ def test_allow_list_and_ad_hoc_recognizers_apply_to_one_call():
 
 
 def test_a_found_name_is_found_again_by_one_of_its_words():
-    text = "The report was written by Maciej Borkowski. Comments from Borkowski were added later."
+    text = "The report was written by Tomasz Wójcik. Comments from Wójcik were added later."
     result = redact(text, entities=DEFAULT_REDACT_ENTITIES)
-    assert "Borkowski" not in result.text, result.text
+    assert "Wójcik" not in result.text, result.text
 
 
 def test_given_names_that_start_compounds_or_sentences_of_science_are_no_people():
@@ -118,7 +118,7 @@ def test_given_names_that_start_compounds_or_sentences_of_science_are_no_people(
 
 
 def test_phone_numbers_with_call_before_or_a_label_after():
-    for text in ["Can someone call me on 9472 7916? I have questions.", "Ana Dias\n416 60 039 office"]:
+    for text in ["Can someone call me on 8163 2250? I have questions.", "Lena Hartmann\n233 71 904 office"]:
         assert "<PHONE_NUMBER>" in redact(text, entities=DEFAULT_REDACT_ENTITIES).text, text
 
 

@@ -406,7 +406,7 @@ def _word_not_name(text: str, span: Span) -> bool:
 
 
 def _one_line_name(text: str, span: Span) -> Span:
-    """spaCy sometimes runs a name into the next line of a form ("Victoria Bruun\nPhone: (72) 754-186"): a name
+    """spaCy sometimes runs a name into the next line of a form ("Lena Hartmann\nPhone: 0711 2345"): a name
     ends at a line break followed by a label, a number or an address."""
     if span.entity_type != "PERSON":
         return span
@@ -495,8 +495,8 @@ FIRST_NAME_SCORE_FLOOR = 0.55
 
 
 def _repeated_names(text: str, people: list[Span], taken: list[tuple[int, int]]) -> list[Span]:
-    """Later (or earlier) mentions of a found name by one of its words: "directed by Maciej Borkowski and starring
-    Borkowski", "Mr. Rao ... Rao said". A word that is also an English word counts only where a sentence does not
+    """Later (or earlier) mentions of a found name by one of its words: "written by Tomasz Wójcik ... comments from
+    Wójcik", "Mr. Rao ... Rao said". A word that is also an English word counts only where a sentence does not
     start ("Key" in "starring Key", not "Key findings")."""
     words = {
         m.group(0)
