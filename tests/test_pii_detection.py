@@ -103,3 +103,26 @@ def test_allow_list_and_ad_hoc_recognizers_apply_to_one_call():
     assert ("EMP-12345", "EMPLOYEE_ID") in found and ("Kavya Iyer", "PERSON") in found
     assert not any(value == "Asha Rao" for value, _ in found)
     assert not [s for s in detect(text, entities=["PERSON", "EMPLOYEE_ID"]) if s.entity_type == "EMPLOYEE_ID"]
+
+
+def test_a_found_name_is_found_again_by_one_of_its_words():
+    text = "The report was written by Tomasz Wójcik. Comments from Wójcik were added later."
+    result = redact(text, entities=DEFAULT_REDACT_ENTITIES)
+    assert "Wójcik" not in result.text, result.text
+
+
+def test_given_names_that_start_compounds_or_sentences_of_science_are_no_people():
+    text = "Age-related decline and long-term outcomes. Forest plots are shown."
+    assert not detect(text, entities=["PERSON"])
+    assert detect("Scott called the branch yesterday.", entities=["PERSON"])
+
+
+def test_phone_numbers_with_call_before_or_a_label_after():
+    for text in ["Can someone call me on 8163 2250? I have questions.", "Lena Hartmann\n233 71 904 office"]:
+        assert "<PHONE_NUMBER>" in redact(text, entities=DEFAULT_REDACT_ENTITIES).text, text
+
+
+def test_short_context_words_count_only_as_whole_words():
+    # "lic" is a driver's licence context word; inside "public" it says nothing.
+    text = "Public records A1234567 were cited."
+    assert not [s for s in detect(text, entities=DEFAULT_REDACT_ENTITIES) if s.entity_type == "US_DRIVER_LICENSE"]

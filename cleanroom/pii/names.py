@@ -229,6 +229,20 @@ def first_names() -> frozenset[str]:
     return frozenset((names | GIVEN_NAMES) - STOP_WORDS - NOT_NAMES - PLACE_OR_ORG_WORDS)
 
 
+@cache
+def name_popularity() -> dict[str, int]:
+    """How common each given name is where it is most common: gender-guesser's frequency scale (1 rare to 13
+    very common) in the country where it is highest. Our own Indian names count as common."""
+    from gender_guesser.detector import Detector
+
+    scale = "123456789ABCD"
+    popularity: dict[str, int] = {}
+    for name, by_gender in Detector(case_sensitive=False).names.items():
+        levels = [scale.index(ch) + 1 for values in by_gender.values() for ch in values if ch in scale]
+        popularity[name] = max(levels, default=0)
+    return popularity | dict.fromkeys(GIVEN_NAMES, len(scale))
+
+
 def _is_name_word(token: Any) -> bool:
     return token.is_alpha and (token.is_title or (token.is_upper and len(token) > 1)) and "\n" not in token.text
 
@@ -240,13 +254,14 @@ def _is_initial(token: Any) -> bool:
 
 def find_given_name_runs(doc: Any, common_words: frozenset[str] = frozenset()) -> list[tuple[int, int, float]]:
     """(start, end, score) of runs that start with a known given name, on a spaCy Doc: "Szabina J Gelencsér",
-    "Tomomi Nishiyama", "Willemine ten Pas". spaCy's part-of-speech tag keeps "May" (the month) and "Will" out."""
+    "Tomomi Nishiyama", "Willemine ten Pas". No part-of-speech tags (the tagger is not run): the list of words that
+    are not names (NOT_NAMES) keeps "May" (the month) and "Will" out."""
     names = first_names()
     found: list[tuple[int, int, float]] = []
     i, n = 0, len(doc)
     while i < n:
         token = doc[i]
-        if not (_is_name_word(token) and token.lower_ in names and token.pos_ in {"PROPN", "NOUN", "ADJ"}):
+        if not (_is_name_word(token) and token.lower_ in names):
             i += 1
             continue
         j = i + 1
@@ -306,6 +321,11 @@ _WORD_AFTER = re.compile(r"^[ \t]+([^\W\d_]+)")
 # Street words of other languages that follow a street's name: "Király u. 15", "Villacher Strasse 89".
 _STREET_WORDS = PLACE_OR_ORG_WORDS | frozenset(
     "u utca ul str strasse straße gade vej katu tie tér via rua calle".split()
+    # Street types of the US postal standard that are rarely surnames ("Philip Bypass", "Rennie Union").
+    + """bypass turnpike route radial crossroad crossroads gateway loop mall parkway expressway freeway highway
+    motorway causeway courts heights junction isle harbor harbour rapids estates meadows stravenue viaduct overpass
+    underpass trafficway throughway skyway spur vista mews crescent terrace alley arcade circle circles orchard
+    knoll knolls summit union unions pass cove coves squares plains ranch ridges shoals villages ville""".split()
 )
 
 
