@@ -54,6 +54,8 @@ def test_a_street_named_after_a_person_and_its_town_are_no_person():
         "See chapter 12 and table 3 of the annual report.",
         "The trial enrolled 240 patients over 18 months.",
         "Revenue rose 14 per cent on the year.",
+        "Badges are issued on 2 January 2026 in Pune.",
+        "The audit is on March 14, 2025 and the review on 3rd of Sept 2025.",
     ],
 )
 def test_ordinary_numbers_are_not_addresses(text):

@@ -146,9 +146,24 @@ def _extend_block(text: str, end: int) -> int:
     return end
 
 
+# "on 2 January 2026" has the shape of "on Maneeži 75": a month and a number are a date, not a street.
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|"
+    r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+_DATE_NOT_STREET = re.compile(
+    rf"(?i)(?:\d{{1,2}}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?)?{_MONTH}"
+    rf"(?:[ \t]+\d{{1,2}}(?:st|nd|rd|th)?,?)?(?:[ \t]+\d{{2,4}})?"
+)
+
+
 def find_addresses(text: str) -> list[tuple[int, int, int]]:
     """(start, street_end, end) of street addresses: the street (with flat or suite) is text[start:street_end], the
     rest of its block (town, state, country, postcode) runs to `end`."""
+    return [found for found in _addresses(text) if not _DATE_NOT_STREET.fullmatch(text[found[0] : found[1]].strip())]
+
+
+def _addresses(text: str) -> list[tuple[int, int, int]]:
     streets: list[tuple[int, int]] = [(m.start(), m.end()) for m in ENGLISH_STREET.finditer(text)]
     streets += _continental_streets(text)
     streets += [(m.start(), m.end()) for m in PO_BOX.finditer(text)]
