@@ -272,7 +272,10 @@ if not CELERY_BROKER_URL:
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
-        "polling_interval": 0.5,
+        # kombu sleeps this long whenever one of the worker's queues is empty, i.e. after nearly every message when
+        # another queue (a batch's leftover task messages, which are no-ops) has work: at 0.5 s a bulk upload of
+        # 5,000 files crawled at ~2 documents/s on a worker that indexes 6/s.
+        "polling_interval": 0.05,
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
