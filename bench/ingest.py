@@ -74,24 +74,10 @@ def _peak_rss_mb(pid: int) -> float:
 
 def _start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen:
     log = log_path.open("w")
+    from cleanroom.celery import worker_command
+
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "cleanroom",
-            "worker",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--hostname",
-            f"bench-{uuid.uuid4().hex[:6]}@%h",
-        ],
+        worker_command(pool="solo", hostname=f"bench-{uuid.uuid4().hex[:6]}@%h", alone=True),
         cwd=ROOT,
         env=env,
         stdout=log,

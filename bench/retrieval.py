@@ -109,8 +109,9 @@ def setup_django(*, eager: bool = True) -> None:
 def start_worker(concurrency: int, log) -> subprocess.Popen:  # noqa: ANN001
     """A real Celery worker on the configured broker, as `make run` starts one."""
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-    command = [sys.executable, "-m", "celery", "-A", "cleanroom", "worker", "--loglevel", "WARNING"]
-    command += ["--concurrency", str(concurrency), "--pool", "prefork"]
+    from cleanroom.celery import worker_command
+
+    command = worker_command(loglevel="WARNING", pool="prefork", concurrency=concurrency)
     log(f"starting a Celery worker ({concurrency} processes)")
     return subprocess.Popen(command, cwd=ROOT, env=env)
 

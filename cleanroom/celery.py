@@ -1,4 +1,5 @@
 import os
+import sys
 
 from celery import Celery
 from celery.signals import worker_process_init
@@ -17,3 +18,31 @@ def _warm_up(**kwargs: object) -> None:
         from cleanroom.warmup import warm_up_ingestion
 
         warm_up_ingestion()
+
+
+def worker_command(
+    *,
+    loglevel: str = "INFO",
+    hostname: str = "",
+    pool: str = "",
+    concurrency: int = 0,
+    beat: bool = False,
+    beat_schedule: str = "",
+    alone: bool = False,
+) -> list[str]:
+    """The command line of a worker of this app, in this Python: `serve` starts one, and so do the benchmarks and the
+    integration tests. `alone`: the worker neither looks for nor talks to other workers (gossip, mingle, heartbeat)."""
+    command = [sys.executable, "-m", "celery", "-A", "cleanroom", "worker", "--loglevel", loglevel]
+    if pool:
+        command += ["--pool", pool]
+    if concurrency:
+        command += ["--concurrency", str(concurrency)]
+    if hostname:
+        command += ["--hostname", hostname]
+    if beat:
+        command.append("--beat")
+        if beat_schedule:
+            command += ["--schedule", beat_schedule]
+    if alone:
+        command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    return command

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -11,6 +10,8 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
+
+from cleanroom.celery import worker_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,22 +57,7 @@ def celery_worker_process(django_db_setup, tmp_path_factory) -> WorkerProcess:
     }
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "cleanroom",
-                "worker",
-                "--pool",
-                "solo",
-                "--loglevel",
-                "DEBUG",
-                "--without-gossip",
-                "--without-mingle",
-                "--hostname",
-                f"test-{uuid.uuid4().hex[:8]}@%h",
-            ],
+            worker_command(loglevel="DEBUG", pool="solo", hostname=f"test-{uuid.uuid4().hex[:8]}@%h", alone=True),
             cwd=ROOT,
             env=env,
             stdout=log,

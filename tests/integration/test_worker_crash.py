@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -16,6 +15,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
+from cleanroom.celery import worker_command
 from ingestion.models import Chunk, Document
 from ingestion.services import document_upload
 from ingestion.tasks import process_document
@@ -47,24 +47,13 @@ def _start_worker(queue: str, log_path: Path, *, beat: bool) -> subprocess.Popen
         "CLEANROOM_SWEEP_INTERVAL_SECONDS": "2",
         "C_FORCE_ROOT": "1",
     }
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "cleanroom",
-        "worker",
-        "--pool",
-        "solo",
-        "--loglevel",
-        "INFO",
-        "--without-gossip",
-        "--without-mingle",
-        "--hostname",
-        f"crash-{uuid.uuid4().hex[:8]}@%h",
-    ]
-    if beat:
-        command += ["--beat", "--schedule", str(log_path.with_suffix(".beat"))]
+    command = worker_command(
+        pool="solo",
+        hostname=f"crash-{uuid.uuid4().hex[:8]}@%h",
+        beat=beat,
+        beat_schedule=str(log_path.with_suffix(".beat")),
+        alone=True,
+    )
     with log_path.open("a") as log:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 

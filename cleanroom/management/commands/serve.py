@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from cleanroom.celery import worker_command
 from cleanroom.tenants.models import ApiToken, Role
 from cleanroom.tenants.services import tenant_bootstrap
 
@@ -43,21 +44,12 @@ class Command(BaseCommand):
             env.setdefault("C_FORCE_ROOT", "1")  # Celery refuses to run as root without it
         python = sys.executable
         worker = subprocess.Popen(
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "cleanroom",
-                "worker",
-                "--beat",  # scheduled work (CELERY_BEAT_SCHEDULE): stuck-document sweep, retention purges, leak scans
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                os.environ.get("CLEANROOM_WORKER_CONCURRENCY", "1"),
-                "--hostname",
-                "cleanroom@%h",
-            ],
+            worker_command(
+                # scheduled work (CELERY_BEAT_SCHEDULE): stuck-document sweep, retention purges, leak scans
+                beat=True,
+                concurrency=int(os.environ.get("CLEANROOM_WORKER_CONCURRENCY", "1")),
+                hostname="cleanroom@%h",
+            ),
             env=env,
         )
         web = subprocess.Popen(
