@@ -47,3 +47,27 @@ def test_two_embedded_postgresql_regions_keep_each_tenant_in_its_store(tmp_path)
     finally:
         if (pgdata / "postmaster.pid").exists():
             embedded.stop_embedded_postgres(pgdata)
+
+
+def test_embedded_server_gets_its_shared_buffers_size(tmp_path, monkeypatch):
+    """PostgreSQL's default 128 MB does not hold the vectors and HNSW graph of a 100,000-chunk deployment."""
+    import psycopg
+
+    pgdata = tmp_path / "pgdata"
+    monkeypatch.setenv("CLEANROOM_PG_SHARED_BUFFERS_MB", "160")
+    try:
+        socket_dir = embedded.ensure_embedded_postgres(pgdata, database="sizing")
+        with psycopg.connect(host=socket_dir, user="postgres", dbname="sizing") as conn:
+            assert conn.execute("SHOW shared_buffers").fetchone()[0] == "160MB"
+            # Another process starting while this one is connected must not restart the server under it.
+            monkeypatch.setenv("CLEANROOM_PG_SHARED_BUFFERS_MB", "192")
+            assert embedded.ensure_embedded_postgres(pgdata, database="sizing") == socket_dir
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+            assert conn.execute("SHOW shared_buffers").fetchone()[0] == "160MB"
+        # With nobody connected, the next process applies the new size.
+        embedded.ensure_embedded_postgres(pgdata, database="sizing")
+        with psycopg.connect(host=socket_dir, user="postgres", dbname="sizing") as conn:
+            assert conn.execute("SHOW shared_buffers").fetchone()[0] == "192MB"
+    finally:
+        if (pgdata / "postmaster.pid").exists():
+            embedded.stop_embedded_postgres(pgdata)
