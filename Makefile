@@ -16,11 +16,12 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip wheel setuptools
 
-$(STAMP): pyproject.toml | $(PY)
+$(STAMP): pyproject.toml constraints.txt | $(PY)
 	# torch first, pinned to the CPU build, so that nothing pulls a multi-GB CUDA build.
 	$(PIP) install --quiet torch==2.13.0
 	# llama-cpp-python compiles llama.cpp from source the first time (minutes on 2 cores); pip caches the wheel.
-	$(PIP) install --quiet -e '.[dev]'
+	# constraints.txt: the versions the tests last passed with; a new upstream release changes nothing unseen.
+	$(PIP) install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
