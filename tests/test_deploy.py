@@ -37,4 +37,8 @@ def test_compose_file_is_valid_and_has_the_production_services():
 def test_dockerfile_installs_cpu_torch_before_the_project():
     text = (ROOT / "Dockerfile").read_text()
     assert "FROM python:3.11" in text
-    assert text.index("torch==2.13.0") < text.index("pip install --no-cache-dir .")
+    assert text.index("torch==2.13.0") < text.index("pip install --no-cache-dir -c constraints.txt .")
+    # The image installs the versions the tests passed with, which constraints.txt holds.
+    constraints = (ROOT / "constraints.txt").read_text()
+    assert "COPY pyproject.toml README.md constraints.txt" in text
+    assert "torch==2.13.0\n" in constraints and "llama_cpp_python==" in constraints
