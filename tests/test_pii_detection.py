@@ -163,3 +163,18 @@ def test_firm_named_after_people_is_an_organisation():
 def test_given_name_and_surname_that_are_also_english_words_are_a_name():
     # "marina" and "fuentes" are both in WordNet; the census lists Fuentes as a surname.
     assert redact("Ask Marina Fuentes about it", entities=DEFAULT_REDACT_ENTITIES).text == "Ask <PERSON> about it"
+
+
+def test_names_typed_in_lower_case_are_redacted_but_lower_case_word_pairs_are_not():
+    assert redact("follow up with naomi k garcia next week", entities=DEFAULT_REDACT_ENTITIES).text == (
+        "follow up with <PERSON> next week"
+    )
+    assert detect("urban areas and long reads", entities=["PERSON"]) == []
+
+
+def test_a_name_ends_before_the_next_field_label_and_before_a_suite():
+    text = "Date: 2015-06-11 10:12:40\nName: Sofie Dahl\nPhone: (65) 312-907"
+    assert redact(text, entities=DEFAULT_REDACT_ENTITIES).text == (
+        "Date: 2015-06-11 10:12:40\nName: <PERSON>\nPhone: <PHONE_NUMBER>"
+    )
+    assert redact("Mrs. Ada Lund Suite 5 Elm Road 4", entities=["PERSON"]).text == "Mrs. <PERSON> Suite 5 Elm Road 4"

@@ -15,6 +15,7 @@ from cleanroom.pii.names import (
     NOT_NAMES,
     PLACE_OR_ORG_WORDS,
     SINGLE_FIRST_NAME_SCORE,
+    census_given_names,
     first_names,
     given_name_recognizer,
     indic_name_recognizer,
@@ -249,7 +250,7 @@ def analyzer_engine():  # noqa: ANN201 - presidio_analyzer.AnalyzerEngine, impor
     _ENGLISH_WORDS["en"] = common
     registry.add_recognizer(given_name_recognizer(common))
     # Word lists that detection reads: loaded now, once per process, not during the first documents.
-    first_names(), name_popularity(), surname_ranks(), country_names(), _not_spread()
+    first_names(), name_popularity(), surname_ranks(), census_given_names(), country_names(), _not_spread()
     registry.add_recognizer(indic_name_recognizer())
     return AnalyzerEngine(
         registry=registry,
@@ -414,13 +415,23 @@ def _word_not_name(text: str, span: Span) -> bool:
     )
 
 
+_UNIT_WORD_AT_END = re.compile(r"[ \t]+(?:Suite|Apt|Apartment|Unit|Flat|Floor|Room)\.?\Z")
+
+
 def _one_line_name(text: str, span: Span) -> Span:
     """spaCy sometimes runs a name into the next line of a form ("Lena Hartmann\nPhone: 0711 2345"): a name
     ends at a line break followed by a label, a number or an address."""
     if span.entity_type != "PERSON":
         return span
+    # "Mrs. Ada Lund Suite 5": a flat or suite after a name on its line is the address's.
+    if unit := _UNIT_WORD_AT_END.search(text, span.start, span.end):
+        span = Span(span.start, unit.start(), span.entity_type, span.score)
     cut = text.find("\n", span.start, span.end)
-    if cut == -1 or not _NEXT_FIELD.search(text, cut, span.end):
+    if cut == -1:
+        return span
+    # The rest of the next line counts too: "Lena Hartmann\nPhone" then ": 0711 2345".
+    line_end = text.find("\n", cut + 1)
+    if not _NEXT_FIELD.search(text, cut, max(span.end, line_end if line_end != -1 else len(text))):
         return span
     return Span(span.start, cut, span.entity_type, span.score)
 

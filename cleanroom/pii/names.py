@@ -240,9 +240,23 @@ def surname_ranks() -> dict[str, int]:
     return {fields[0].lower(): int(fields[3]) for fields in map(str.split, table.splitlines()) if len(fields) == 4}
 
 
+@cache
+def census_given_names() -> frozenset[str]:
+    """The 5,000 given names of the same census (the `names` package), fewer and more common than gender-guesser's:
+    "naomi", "ryan", not "tea" or "line"."""
+    from importlib.resources import files
+
+    table = "\n".join(
+        files("names").joinpath(f"dist.{sex}.first").read_text(encoding="ascii") for sex in ("male", "female")
+    )
+    return frozenset(line.split()[0].lower() for line in table.splitlines() if line.strip()) - NOT_NAMES
+
+
 # Surnames up to this rank count even when they are English words ("Park", "Key", "Hunter"); past it only
 # words that are not English ("Wisdom" is 5,844th; "Station" 77,738th).
 COMMON_SURNAME_RANK = 10_000
+# gender-guesser's frequency level (1 to 13) from which a given name is common in some country.
+COMMON_GIVEN_NAME_LEVEL = 5
 
 
 def known_surname(word: str, common_words: frozenset[str] = frozenset()) -> bool:
@@ -308,17 +322,56 @@ def find_given_name_runs(doc: Any, common_words: frozenset[str] = frozenset()) -
         following = doc[j].lower_ if j < n else ""
         # A run of English words that starts with a given name ("Long Island", "Gene Ontology") is no name; spaCy's
         # own NER still finds "Mary Smith". A lone given name stays (privacy first), unless it is an acronym.
-        # ... unless it ends with a known surname ("Sofia Lima", "Ana Dias").
+        # ... unless it has an initial ("Rose T Hill") or a common given name comes before a known surname ("Sofia
+        # Lima", "Ana Dias"; not "Princess Royal").
         ordinary = (
             len(words) > 1
             and all(word in common_words for word in words)
-            and not known_surname(words[-1], common_words)
+            and not any(_is_initial(t) for t in doc[i:j])
+            and not (
+                name_popularity().get(words[0], 0) >= COMMON_GIVEN_NAME_LEVEL and known_surname(words[-1], common_words)
+            )
         )
         acronym = j - i == 1 and doc[i].is_upper
         if not (ordinary or acronym or set(words) & PLACE_OR_ORG_WORDS or following in PLACE_OR_ORG_WORDS):
             score = FIRST_NAME_SCORE if j - i > 1 else SINGLE_FIRST_NAME_SCORE
             found.append((doc[i].idx, doc[j - 1].idx + len(doc[j - 1]), score))
         i = j
+    return found
+
+
+LOWER_CASE_NAME_SCORE = 0.5
+
+
+def find_lower_case_names(doc: Any, common_words: frozenset[str] = frozenset()) -> list[tuple[int, int, float]]:
+    """Names typed in lower case, as chats and quick notes do: one of the census's given names, maybe an initial,
+    then a known surname ("follow up with naomi k garcia", "anna kowalczyk wrote"); when both are English words
+    ("ray", "long"), neither may be. Scientific text has many lower-case pairs ("urban areas", "novo
+    methylation", "long reads"): these conditions keep them out."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    names = census_given_names()
+    found: list[tuple[int, int, float]] = []
+    n = len(doc)
+    for i, token in enumerate(doc):
+        if not (token.is_lower and token.is_alpha and token.lower_ in names) or "\n" in token.whitespace_:
+            continue
+        if len(token) < 3 or token.is_stop:
+            continue
+        j = i + 1
+        if j + 1 < n and len(doc[j]) == 1 and doc[j].is_alpha and doc[j].is_lower and "\n" not in doc[j].whitespace_:
+            j += 1
+        if j >= n:
+            continue
+        surname = doc[j]
+        word = surname.lower_
+        if not (surname.is_lower and surname.is_alpha and len(word) > 2) or word in STOP_WORDS:
+            continue
+        english = word in common_words or (word.endswith("s") and word[:-1] in common_words)
+        # "naomi ryan", "anna kowalczyk"; not "ray scattering", "urban areas".
+        if not known_surname(word, common_words) or (english and token.lower_ in common_words):
+            continue
+        found.append((token.idx, surname.idx + len(surname), LOWER_CASE_NAME_SCORE))
     return found
 
 
@@ -336,7 +389,10 @@ def given_name_recognizer(common_words: frozenset[str] = frozenset()) -> Any:
         def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
             if "PERSON" not in entities or nlp_artifacts is None or nlp_artifacts.tokens is None:
                 return []
-            return _person_results(self, find_given_name_runs(nlp_artifacts.tokens, common_words))
+            doc = nlp_artifacts.tokens
+            return _person_results(
+                self, find_given_name_runs(doc, common_words) + find_lower_case_names(doc, common_words)
+            )
 
     return GivenNameRecognizer()
 
