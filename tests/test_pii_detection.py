@@ -178,3 +178,15 @@ def test_a_name_ends_before_the_next_field_label_and_before_a_suite():
         "Date: 2015-06-11 10:12:40\nName: <PERSON>\nPhone: <PHONE_NUMBER>"
     )
     assert redact("Mrs. Ada Lund Suite 5 Elm Road 4", entities=["PERSON"]).text == "Mrs. <PERSON> Suite 5 Elm Road 4"
+
+
+def test_a_name_alone_on_a_line_of_a_signature_is_redacted():
+    text = "Ulrikke Bråthen\nBrightwater Partners\n12 Harbour Terrace\nSuite 8\nDunmore\nIreland 40021"
+    assert redact(text, entities=DEFAULT_REDACT_ENTITIES).text == (
+        "<PERSON>\nBrightwater Partners\n12 Harbour Terrace\nSuite 8\nDunmore\nIreland 40021"
+    )
+
+
+def test_a_redacted_name_keeps_the_line_break_after_it():
+    text = "Siiri Paananen\nBrightwater Partners\n12 Harbour Terrace\nSuite 8\nDunmore\nIreland 40021"
+    assert redact(text, entities=["PERSON"]).text.startswith("<PERSON>\nBrightwater Partners\n")

@@ -423,6 +423,10 @@ def _one_line_name(text: str, span: Span) -> Span:
     ends at a line break followed by a label, a number or an address."""
     if span.entity_type != "PERSON":
         return span
+    # spaCy may end a name with the line break after it ("Siiri Paananen\n"): the redaction must keep the break.
+    value = text[span.start : span.end]
+    if value != value.rstrip():
+        span = Span(span.start, span.start + len(value.rstrip()), span.entity_type, span.score)
     # "Mrs. Ada Lund Suite 5": a flat or suite after a name on its line is the address's.
     if unit := _UNIT_WORD_AT_END.search(text, span.start, span.end):
         span = Span(span.start, unit.start(), span.entity_type, span.score)
@@ -481,6 +485,8 @@ def _refine(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> list[Sp
         kept += [Span(start, end, "LOCATION", PLACE_SCORE) for start, end in places]
     if "ORGANIZATION" in wanted:
         kept += [Span(start, end, "ORGANIZATION", ORGANISATION_SCORE) for start, end in organisations]
+    if "PERSON" in wanted:
+        kept += _signature_names(text, blocks)
     people = sorted((s for s in kept if s.entity_type == "PERSON"), key=lambda s: s.start)
     joined: list[Span] = []
     for span in people:
@@ -602,6 +608,37 @@ def _coordinated_names(
             if not any(a < m.end() and m.start() < b for a, b in taken) and plausible_person(text, m.start(), m.end()):
                 added.append(Span(m.start(), m.end(), "PERSON", REPEATED_NAME_SCORE))
     return added, firms
+
+
+# A line that is only a name, as a signature or a letterhead writes it: two or three capitalised words, maybe with
+# an initial ("> Tove K Lindahl"), after quote marks or bullets.
+_NAME_LINE = re.compile(
+    r"(?m)^[ \t>?*•\-]*(?P<name>[^\W\d_][^\W\d_'’\-]+(?:[ \t]+(?:[A-Z]\.?[ \t]+)?[^\W\d_][^\W\d_'’\-]+){1,2})"
+    r"[ \t]*$"
+)
+_CONTACT = re.compile(r"@|\+?\d[\d ()\-.]{6,}\d|\b(?:phone|mobile|fax|tel|e-?mail|address)\b", re.IGNORECASE)
+SIGNATURE_NAME_SCORE = 0.6
+
+
+def _signature_names(text: str, blocks: list[tuple[int, int]]) -> list[Span]:
+    """Names on a line of their own in a text with an address or contact details: a signature or a card ("Tove
+    K Lindahl\nSenior buyer\n12 Harbour Road ..."). Every word must be capitalised and none an English word, a
+    country or a word of places and organisations ("Asc Partners", "Public Data Explorer" stay)."""
+    if not blocks and not _CONTACT.search(text):
+        return []
+    common, countries = english_words(), country_names()
+    found: list[Span] = []
+    for match in _NAME_LINE.finditer(text):
+        words = [w for w in _WORDS.findall(match.group("name")) if len(w) > 1]
+        if not all(w[0].isupper() and not w.isupper() for w in words):
+            continue
+        lowered = [w.lower() for w in words]
+        if any(_english(w, common) or w in countries or w in PLACE_OR_ORG_WORDS or w in _not_spread() for w in lowered):
+            continue
+        start, end = match.span("name")
+        if not any(a <= start < b for a, b in blocks) and plausible_person(text, start, end):
+            found.append(Span(start, end, "PERSON", SIGNATURE_NAME_SCORE))
+    return found
 
 
 def detect(
