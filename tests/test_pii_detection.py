@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bench.pii import Item, iou, match_count, merge_adjacent, prf, trim
-from cleanroom.pii.engine import detect, detect_many, redact, redact_many
+from cleanroom.pii.engine import analyzer_engine, detect, detect_many, english_words, redact, redact_many
 from cleanroom.pii.entities import DEFAULT_REDACT_ENTITIES
 from cleanroom.pii.generic import plausible_date
-from cleanroom.pii.names import plausible_person
+from cleanroom.pii.names import SURNAME_SHAPED_SCORE, find_surname_shaped_names, plausible_person
 
 
 @pytest.mark.parametrize(
@@ -190,3 +190,21 @@ def test_a_name_alone_on_a_line_of_a_signature_is_redacted():
 def test_a_redacted_name_keeps_the_line_break_after_it():
     text = "Siiri Paananen\nBrightwater Partners\n12 Harbour Terrace\nSuite 8\nDunmore\nIreland 40021"
     assert redact(text, entities=["PERSON"]).text.startswith("<PERSON>\nBrightwater Partners\n")
+
+
+def test_a_lower_case_word_before_a_name_is_not_part_of_it():
+    text = "a track by ex-Kinks Pettersen"
+    assert [text[s.start : s.end] for s in detect(text, entities=["PERSON"])] == ["Pettersen"]
+
+
+def test_speakers_of_a_dialogue_are_people_but_bot_and_user_are_not():
+    assert redact('mirela: who is there?\nbodo: "just me"', entities=["PERSON"]).text == (
+        '<PERSON>: who is there?\n<PERSON>: "just me"'
+    )
+    assert detect("Bot: Where should we send it?\nUser: To my office", entities=["PERSON"]) == []
+
+
+def test_names_with_accented_letters_and_surname_endings():
+    assert redact("Mrs Zielińska and Petrović met", entities=["PERSON"]).text.endswith("<PERSON> and <PERSON> met")
+    doc = analyzer_engine().nlp_engine.nlp["en"]("We met Zdravka Petrović and the Grand Hotel Sava yesterday")
+    assert find_surname_shaped_names(doc, english_words()) == [(7, 23, SURNAME_SHAPED_SCORE)]

@@ -13,6 +13,7 @@ from cleanroom.pii.india import india_recognizers
 from cleanroom.pii.names import (
     HONORIFICS,
     NOT_NAMES,
+    PARTICLES,
     PLACE_OR_ORG_WORDS,
     SINGLE_FIRST_NAME_SCORE,
     census_given_names,
@@ -415,6 +416,7 @@ def _word_not_name(text: str, span: Span) -> bool:
     )
 
 
+_FIRST_WORD = re.compile(r"(\S+)[ \t]+")
 _UNIT_WORD_AT_END = re.compile(r"[ \t]+(?:Suite|Apt|Apartment|Unit|Flat|Floor|Room)\.?\Z")
 
 
@@ -427,6 +429,11 @@ def _one_line_name(text: str, span: Span) -> Span:
     value = text[span.start : span.end]
     if value != value.rstrip():
         span = Span(span.start, span.start + len(value.rstrip()), span.entity_type, span.score)
+    # "ex-Beatle Ringo Starr": a lower-case word before capitalised ones describes the person.
+    first = _FIRST_WORD.match(text, span.start, span.end)
+    if first and first.group(1)[0].islower() and first.group(1).lower() not in PARTICLES | first_names():
+        if any(w[0].isupper() for w in _WORDS.findall(text, first.end(), span.end)):
+            span = Span(first.end(), span.end, span.entity_type, span.score)
     # "Mrs. Ada Lund Suite 5": a flat or suite after a name on its line is the address's.
     if unit := _UNIT_WORD_AT_END.search(text, span.start, span.end):
         span = Span(span.start, unit.start(), span.entity_type, span.score)
@@ -486,7 +493,7 @@ def _refine(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> list[Sp
     if "ORGANIZATION" in wanted:
         kept += [Span(start, end, "ORGANIZATION", ORGANISATION_SCORE) for start, end in organisations]
     if "PERSON" in wanted:
-        kept += _signature_names(text, blocks)
+        kept += _signature_names(text, blocks) + _speakers(text)
     people = sorted((s for s in kept if s.entity_type == "PERSON"), key=lambda s: s.start)
     joined: list[Span] = []
     for span in people:
@@ -639,6 +646,25 @@ def _signature_names(text: str, blocks: list[tuple[int, int]]) -> list[Span]:
         if not any(a <= start < b for a, b in blocks) and plausible_person(text, start, end):
             found.append(Span(start, end, "PERSON", SIGNATURE_NAME_SCORE))
     return found
+
+
+# "Ines: Where were you?" - a speaker's name before a colon at the start of a line, as chats and scripts write it.
+_SPEAKER = re.compile(r"(?m)^[ \t>]*(?P<name>[^\W\d_][^\W\d_'’]*)[ \t]*:(?=[ \t]*[\"“'‘\w])")
+
+
+def _speakers(text: str) -> list[Span]:
+    """Speakers of a dialogue: at least two lines that start with a word and a colon, each word a given name or a
+    word that is not English. Labels of forms ("Name:", "Phone:", "Bot:", "User:") are English words."""
+    common, given = english_words(), first_names()
+    labels = [
+        m
+        for m in _SPEAKER.finditer(text)
+        if m.group("name").lower() in given
+        or not (_english(m.group("name").lower(), common) or m.group("name").lower() in _not_spread())
+    ]
+    if len(labels) < 2:
+        return []
+    return [Span(m.start("name"), m.end("name"), "PERSON", REPEATED_NAME_SCORE) for m in labels]
 
 
 def detect(

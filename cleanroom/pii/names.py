@@ -51,7 +51,11 @@ FIELD_LABELS = (
     r"spouse|spouse name|guardian|signed by|signatory|contact person|attn|attention"
 )
 
-_WORD = r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
+# Latin letters with their accents, so that "Šušulić" and "Szczepańska" are one word (Latin Extended-A mixes
+# capitals and small letters; a word's first letter is checked for case where it matters).
+_UPPER = "A-ZÀ-ÖØ-ÞĀ-Ž"
+_LOWER = "a-zß-öø-ÿĀ-ž"
+_WORD = rf"[{_UPPER}][{_LOWER}]+(?:[-'][{_UPPER}]?[{_LOWER}]+)?"
 # Names never span lines: "Applicant: Mohan Lal\nDate: ..." must not swallow "Date".
 _NAME_RUN = rf"{_WORD}(?:[ \t]+(?:[A-Z]\.[ \t]*)?{_WORD}){{0,3}}"
 
@@ -341,6 +345,50 @@ def find_given_name_runs(doc: Any, common_words: frozenset[str] = frozenset()) -
 
 
 LOWER_CASE_NAME_SCORE = 0.5
+SURNAME_SHAPED_SCORE = 0.6
+# Endings of surnames in Slavic, Nordic, Finnish, Greek, Romanian and Georgian ("Nowakowska", "Petrović",
+# "Sigurdsson", "Virtanen", "Papadopoulos", "Ionescu", "Beridze").
+_SURNAME_ENDING = re.compile(
+    r"(?:ová|ova|eva|ovna|evna|ski|ska|sky|ský|cki|cka|wicz|vich|vić|ić|ič|sson|dóttir|dottir|poulos|escu|enko|"
+    r"czyk|shvili|idze|nen)$"
+)
+
+
+def find_surname_shaped_names(doc: Any, common_words: frozenset[str] = frozenset()) -> list[tuple[int, int, float]]:
+    """Two capitalised words that are no English words, the second shaped like a surname ("Zdravka Petrović",
+    "Aurelija Kazlauskaitė" not: no ending known) or a common surname of the census ("Oriol Cazorla"), standing
+    alone (no capitalised word just before or after, which would make them part of a longer proper name)."""
+
+    def plain(token: Any) -> bool:
+        word = token.lower_
+        return (
+            token.is_alpha
+            and token.is_title
+            and len(word) > 2
+            and word not in common_words
+            and not (word.endswith("s") and word[:-1] in common_words)
+            and not token.is_stop
+            and word not in NOT_NAMES
+            and word not in _NOT_SURNAMES
+        )
+
+    found: list[tuple[int, int, float]] = []
+    n = len(doc)
+    for i in range(n - 1):
+        first, second = doc[i], doc[i + 1]
+        if "\n" in first.whitespace_ or not (plain(first) and plain(second)):
+            continue
+        rank = surname_ranks().get(second.lower_)
+        if not (_SURNAME_ENDING.search(second.lower_) and len(second) > 4) and not (
+            rank and rank <= COMMON_SURNAME_RANK
+        ):
+            continue
+        if (i > 0 and doc[i - 1].is_title and "\n" not in doc[i - 1].whitespace_) or (
+            i + 2 < n and doc[i + 2].is_title and "\n" not in second.whitespace_
+        ):
+            continue
+        found.append((first.idx, second.idx + len(second), SURNAME_SHAPED_SCORE))
+    return found
 
 
 def find_lower_case_names(doc: Any, common_words: frozenset[str] = frozenset()) -> list[tuple[int, int, float]]:
@@ -391,7 +439,10 @@ def given_name_recognizer(common_words: frozenset[str] = frozenset()) -> Any:
                 return []
             doc = nlp_artifacts.tokens
             return _person_results(
-                self, find_given_name_runs(doc, common_words) + find_lower_case_names(doc, common_words)
+                self,
+                find_given_name_runs(doc, common_words)
+                + find_lower_case_names(doc, common_words)
+                + find_surname_shaped_names(doc, common_words),
             )
 
     return GivenNameRecognizer()
