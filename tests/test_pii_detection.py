@@ -208,3 +208,27 @@ def test_names_with_accented_letters_and_surname_endings():
     assert redact("Mrs Zielińska and Petrović met", entities=["PERSON"]).text.endswith("<PERSON> and <PERSON> met")
     doc = analyzer_engine().nlp_engine.nlp["en"]("We met Zdravka Petrović and the Grand Hotel Sava yesterday")
     assert find_surname_shaped_names(doc, english_words()) == [(7, 23, SURNAME_SHAPED_SCORE)]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Yrjana, can I please speak to your manager?", "Yrjana"),
+        ("Dzhamal is very reliable. You can always count on him.", "Dzhamal"),
+    ],
+)
+def test_a_name_addressed_or_referred_to_as_he_or_she_is_a_person(text, name):
+    assert [text[s.start : s.end] for s in detect(text, entities=["PERSON"])] == [name]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Zyntrix is a design agency. It was founded in 2004.", "Intriguingly, we found no effect."],
+)
+def test_companies_and_sentence_adverbs_are_not_addressed_people(text):
+    assert detect(text, entities=["PERSON"]) == []
+
+
+def test_a_name_that_fills_its_line_ends_there():
+    text = "Mia K Lund\nLund-Berg Consulting\n12 Harbour Terrace\nDunmore"
+    assert [text[s.start : s.end] for s in detect(text, entities=["PERSON"])] == ["Mia K Lund"]

@@ -442,7 +442,10 @@ def _one_line_name(text: str, span: Span) -> Span:
         return span
     # The rest of the next line counts too: "Lena Hartmann\nPhone" then ": 0711 2345".
     line_end = text.find("\n", cut + 1)
-    if not _NEXT_FIELD.search(text, cut, max(span.end, line_end if line_end != -1 else len(text))):
+    # A line that already holds a whole name ("Mia K Lund\nLund-Berg Consulting") ends it; one word may go on
+    # after a line break, as PDF text breaks lines ("Anita\nDesai").
+    whole = len(_WORDS.findall(text, span.start, cut)) >= 2
+    if not whole and not _NEXT_FIELD.search(text, cut, max(span.end, line_end if line_end != -1 else len(text))):
         return span
     return Span(span.start, cut, span.entity_type, span.score)
 
@@ -493,7 +496,7 @@ def _refine(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> list[Sp
     if "ORGANIZATION" in wanted:
         kept += [Span(start, end, "ORGANIZATION", ORGANISATION_SCORE) for start, end in organisations]
     if "PERSON" in wanted:
-        kept += _signature_names(text, blocks) + _speakers(text)
+        kept += _signature_names(text, blocks) + _speakers(text) + _addressed_or_referred(text)
     people = sorted((s for s in kept if s.entity_type == "PERSON"), key=lambda s: s.start)
     joined: list[Span] = []
     for span in people:
@@ -503,6 +506,8 @@ def _refine(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> list[Sp
             joined[-1] = Span(last.start, max(last.end, span.end), "PERSON", max(last.score, span.score))
         else:
             joined.append(span)
+    # Joining can make a name cross a line again ("emil j berg" and spaCy's "berg\nberg-holm ab").
+    joined = [_one_line_name(text, span) for span in joined]
     if "PERSON" in wanted:
         taken = blocks + organisations + [(s.start, s.end) for s in kept]
         listed, firms = _coordinated_names(text, joined, taken)
@@ -665,6 +670,40 @@ def _speakers(text: str) -> list[Span]:
     if len(labels) < 2:
         return []
     return [Span(m.start("name"), m.end("name"), "PERSON", REPEATED_NAME_SCORE) for m in labels]
+
+
+# "Oskari, can you call me?" - a name addressed at the start of a sentence; "Oskari is late, he said" - a
+# sentence that starts with a name and goes on about "he" or "she".
+_VOCATIVE = re.compile(
+    r"(?:^|(?<=[.!?\n]))[ \t\"“]*(?P<name>[^\W\d_][^\W\d_'’\-]+),[ \t]+(?=(?:can|could|would|will|please|do|did|are|"
+    r"have|i|you|we|let's|thanks|thank)\b)",
+    re.IGNORECASE,
+)
+_SUBJECT = re.compile(
+    r"(?:^|(?<=[.!?\n]))[ \t\"“]*(?P<name>[^\W\d_][^\W\d_'’\-]+)[ \t]+(?=(?:is|was|has|had|will|can|says|said)\b)"
+)
+_PERSONAL_PRONOUN = re.compile(r"\b(?:he|him|his|she|her|hers|himself|herself)\b", re.IGNORECASE)
+PRONOUN_WINDOW = 160
+
+
+def _addressed_or_referred(text: str) -> list[Span]:
+    """A word that is no English word and starts a sentence is a person when it is addressed ("Oskari, can you
+    ...") or when what follows refers to it as "he" or "she" ("Oskari is very reliable. You can count on him.")."""
+    common, countries = english_words(), country_names()
+    found: list[Span] = []
+    for pattern in (_VOCATIVE, _SUBJECT):
+        for match in pattern.finditer(text):
+            word = match.group("name")
+            lowered = word.lower()
+            if not word[0].isupper() or _english(lowered, common) or lowered in _not_spread() or lowered in countries:
+                continue
+            # Sentence adverbs that no word list has ("Intriguingly, we found ..."; "Emily, can you" stays).
+            if lowered.endswith("ly") and lowered not in first_names():
+                continue
+            if pattern is _SUBJECT and not _PERSONAL_PRONOUN.search(text, match.end(), match.end() + PRONOUN_WINDOW):
+                continue
+            found.append(Span(match.start("name"), match.end("name"), "PERSON", REPEATED_NAME_SCORE))
+    return found
 
 
 def detect(
