@@ -232,3 +232,12 @@ def test_companies_and_sentence_adverbs_are_not_addressed_people(text):
 def test_a_name_that_fills_its_line_ends_there():
     text = "Mia K Lund\nLund-Berg Consulting\n12 Harbour Terrace\nDunmore"
     assert [text[s.start : s.end] for s in detect(text, entities=["PERSON"])] == ["Mia K Lund"]
+
+
+def test_an_employer_or_a_firm_named_by_one_word_is_an_organisation_not_a_person():
+    for text in ["I work for Brightlio", "Brightlio is a design agency based in Oulu."]:
+        assert detect(text, entities=["PERSON"]) == [], text
+        found = detect(text, entities=["PERSON", "ORGANIZATION"])
+        assert {(text[s.start : s.end], s.entity_type) for s in found} == {("Brightlio", "ORGANIZATION")}
+    # A known surname may be the person one works for.
+    assert [s.entity_type for s in detect("I work for Kowalczyk", entities=["PERSON"])] == ["PERSON"]

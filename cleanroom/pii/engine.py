@@ -400,6 +400,27 @@ _NEXT_FIELD = re.compile(r"[:\d@]")
 _HYPHEN_COMPOUND = re.compile(r"-[^\W\d_]")
 
 
+_EMPLOYER_BEFORE = re.compile(
+    r"\b(?:(?:work|works|worked|working)[ \t]+(?:for|at)|employed[ \t]+(?:by|at)|employer[ \t]+is)[ \t]+\Z",
+    re.IGNORECASE,
+)
+_FIRM_AFTER = re.compile(
+    r"[ \t]+(?:is|was)[ \t]+(?:a|an|the)[ \t]+(?:[\w\-]+[ \t]+){0,2}(?:agency|company|firm|start-?up|brand|band|"
+    r"business|brainchild|organi[sz]ation|charity|consultancy|studio|label|platform|app|website|manufacturer|"
+    r"retailer|provider|supplier|vendor)\b",
+    re.IGNORECASE,
+)
+
+
+def _a_firm(text: str, span: Span) -> bool:
+    """One word that is no known given name or surname, named as an employer ("I work for Quorvix") or said to be a firm
+    ("Quorvix is a design agency")."""
+    value = text[span.start : span.end]
+    if not value.isalpha() or value.lower() in first_names() or known_surname(value, english_words()):
+        return False
+    return bool(_EMPLOYER_BEFORE.search(text, max(0, span.start - 30), span.start) or _FIRM_AFTER.match(text, span.end))
+
+
 def _word_not_name(text: str, span: Span) -> bool:
     """A lone given name found only by the word list that is the first part of a compound ("Age-related",
     "Long-term", "Non-small"), or a rare given name that is an English word and opens a sentence ("Gene
@@ -431,7 +452,8 @@ def _one_line_name(text: str, span: Span) -> Span:
         span = Span(span.start, span.start + len(value.rstrip()), span.entity_type, span.score)
     # "ex-Beatle Ringo Starr": a lower-case word before capitalised ones describes the person.
     first = _FIRST_WORD.match(text, span.start, span.end)
-    if first and first.group(1)[0].islower() and first.group(1).lower() not in PARTICLES | first_names():
+    lead = first.group(1).lower() if first else ""
+    if first and first.group(1)[0].islower() and lead not in PARTICLES and lead not in first_names():
         if any(w[0].isupper() for w in _WORDS.findall(text, first.end(), span.end)):
             span = Span(first.end(), span.end, span.entity_type, span.score)
     # "Mrs. Ada Lund Suite 5": a flat or suite after a name on its line is the address's.
@@ -461,6 +483,15 @@ def _refine(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> list[Sp
     inside_address = _NAMES_OF_THINGS | _NUMBERS_OF_ADDRESSES
     countries = country_names()
     places = set(find_places(text))
+    # "I work for Quorvix": the firm is an organisation, when organisations are asked for, and no person.
+    retyped: list[Span] = []
+    for span in spans:
+        if span.entity_type == "PERSON" and _a_firm(text, span):
+            if "ORGANIZATION" not in wanted:
+                continue
+            span = Span(span.start, span.end, "ORGANIZATION", span.score)
+        retyped.append(span)
+    spans = retyped
     kept = [
         s
         for s in map(partial(_one_line_name, text), spans)
