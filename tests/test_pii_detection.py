@@ -188,7 +188,7 @@ def test_a_name_alone_on_a_line_of_a_signature_is_redacted():
 
 
 def test_a_redacted_name_keeps_the_line_break_after_it():
-    text = "Siiri Paananen\nBrightwater Partners\n12 Harbour Terrace\nSuite 8\nDunmore\nIreland 40021"
+    text = "Aino Paananen\nBrightwater Partners\n12 Harbour Terrace\nSuite 8\nDunmore\nIreland 40021"
     assert redact(text, entities=["PERSON"]).text.startswith("<PERSON>\nBrightwater Partners\n")
 
 
@@ -213,8 +213,8 @@ def test_names_with_accented_letters_and_surname_endings():
 @pytest.mark.parametrize(
     ("text", "name"),
     [
-        ("Yrjana, can I please speak to your manager?", "Yrjana"),
-        ("Dzhamal is very reliable. You can always count on him.", "Dzhamal"),
+        ("Yrjana, could you send me the invoice?", "Yrjana"),
+        ("Dzhamal was late again; he missed the bus.", "Dzhamal"),
     ],
 )
 def test_a_name_addressed_or_referred_to_as_he_or_she_is_a_person(text, name):
@@ -223,7 +223,7 @@ def test_a_name_addressed_or_referred_to_as_he_or_she_is_a_person(text, name):
 
 @pytest.mark.parametrize(
     "text",
-    ["Zyntrix is a design agency. It was founded in 2004.", "Intriguingly, we found no effect."],
+    ["Zyntrix is a software company. It was founded in 2004.", "Intriguingly, we found no effect."],
 )
 def test_companies_and_sentence_adverbs_are_not_addressed_people(text):
     assert detect(text, entities=["PERSON"]) == []
@@ -235,7 +235,7 @@ def test_a_name_that_fills_its_line_ends_there():
 
 
 def test_an_employer_or_a_firm_named_by_one_word_is_an_organisation_not_a_person():
-    for text in ["I work for Brightlio", "Brightlio is a design agency based in Oulu."]:
+    for text in ["I work for Brightlio", "Brightlio is a software company in Oulu."]:
         assert detect(text, entities=["PERSON"]) == [], text
         found = detect(text, entities=["PERSON", "ORGANIZATION"])
         assert {(text[s.start : s.end], s.entity_type) for s in found} == {("Brightlio", "ORGANIZATION")}

@@ -414,7 +414,7 @@ _FIRM_AFTER = re.compile(
 
 def _a_firm(text: str, span: Span) -> bool:
     """One word that is no known given name or surname, named as an employer ("I work for Quorvix") or said to be a firm
-    ("Quorvix is a design agency")."""
+    ("Quorvix is a software company")."""
     value = text[span.start : span.end]
     if not value.isalpha() or value.lower() in first_names() or known_surname(value, english_words()):
         return False
@@ -597,7 +597,7 @@ def _repeated_names(text: str, people: list[Span], taken: list[tuple[int, int]])
 
 
 _LIST_WORD = r"[^\W\d_][^\W\d_'’]*(?:-[^\W\d_]+)?"
-# "Novak, Becker and Ruiz", "Park & Mann": single words joined by commas and one "and".
+# "Okafor, Lindqvist and Brennan", "Hale & Orsini": single words joined by commas and one "and".
 _COORDINATION = re.compile(
     rf"(?<![\w\-’'])(?P<words>{_LIST_WORD}(?:,[ \t]*{_LIST_WORD})*,?[ \t]+(?:and|&)[ \t]+{_LIST_WORD})(?![\w\-])"
 )
@@ -612,7 +612,7 @@ _FIRM_WORDS = PLACE_OR_ORG_WORDS | frozenset("llp plc gmbh ag partnership lawyer
 def _coordinated_names(
     text: str, people: list[Span], taken: list[tuple[int, int]]
 ) -> tuple[list[Span], list[tuple[int, int]]]:
-    """Surnames in a list: "Novak, Becker and Ruiz were the founders", "Park and Mann built it" name people when
+    """Surnames in a list: "Okafor, Lindqvist and Brennan founded it", "Hale and Orsini built it" name people when
     every item is a found name, a known surname or a word that is not English, and at least one is found or known.
     Three or more names after "at", "from", "The" or alone on a line, or any such list before "Orchestra",
     "Associates", "LLP" ..., are a firm ("Hill, Price and Young"): its names are not people. Returns the people
@@ -719,7 +719,7 @@ PRONOUN_WINDOW = 160
 
 def _addressed_or_referred(text: str) -> list[Span]:
     """A word that is no English word and starts a sentence is a person when it is addressed ("Oskari, can you
-    ...") or when what follows refers to it as "he" or "she" ("Oskari is very reliable. You can count on him.")."""
+    ...") or when what follows refers to it as "he" or "she" ("Oskari was late again; he missed the bus.")."""
     common, countries = english_words(), country_names()
     found: list[Span] = []
     for pattern in (_VOCATIVE, _SUBJECT):

@@ -51,7 +51,7 @@ FIELD_LABELS = (
     r"spouse|spouse name|guardian|signed by|signatory|contact person|attn|attention"
 )
 
-# Latin letters with their accents, so that "Šušulić" and "Szczepańska" are one word (Latin Extended-A mixes
+# Latin letters with their accents, so that "Đurđević" and "Wróblewska" are one word (Latin Extended-A mixes
 # capitals and small letters; a word's first letter is checked for case where it matters).
 _UPPER = "A-ZÀ-ÖØ-ÞĀ-Ž"
 _LOWER = "a-zß-öø-ÿĀ-ž"
@@ -236,7 +236,7 @@ def first_names() -> frozenset[str]:
 @cache
 def surname_ranks() -> dict[str, int]:
     """Surnames of the US census (1990, 88,799 of them, from the `names` package), by rank (1 is the most common).
-    Immigration made it international: "Lima", "Becker", "Nakamura", "Kowalski" are there. Its tail also has
+    Immigration made it international: "Fuentes", "Nakamura", "Kowalski" are there. Its tail also has
     ordinary words ("Station", "Cancer"), hence the rank limit for words that are also English words."""
     from importlib.resources import files
 
@@ -256,7 +256,7 @@ def census_given_names() -> frozenset[str]:
     return frozenset(line.split()[0].lower() for line in table.splitlines() if line.strip()) - NOT_NAMES
 
 
-# Surnames up to this rank count even when they are English words ("Park", "Key", "Hunter"); past it only
+# Surnames up to this rank count even when they are English words ("Young", "Hunter", "Baker"); past it only
 # words that are not English ("Wisdom" is 5,844th; "Station" 77,738th).
 COMMON_SURNAME_RANK = 10_000
 # gender-guesser's frequency level (1 to 13) from which a given name is common in some country.
@@ -326,8 +326,8 @@ def find_given_name_runs(doc: Any, common_words: frozenset[str] = frozenset()) -
         following = doc[j].lower_ if j < n else ""
         # A run of English words that starts with a given name ("Long Island", "Gene Ontology") is no name; spaCy's
         # own NER still finds "Mary Smith". A lone given name stays (privacy first), unless it is an acronym.
-        # ... unless it has an initial ("Rose T Hill") or a common given name comes before a known surname ("Sofia
-        # Lima", "Ana Dias"; not "Princess Royal").
+        # ... unless it has an initial ("Rose T Hill") or a common given name comes before a known surname ("Marina
+        # Fuentes").
         ordinary = (
             len(words) > 1
             and all(word in common_words for word in words)
