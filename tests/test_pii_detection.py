@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bench.pii import Item, iou, match_count, merge_adjacent, prf, trim
-from cleanroom.pii.engine import detect, detect_many, redact, redact_many
+from cleanroom.pii.engine import analyzer_engine, detect, detect_many, english_words, redact, redact_many
 from cleanroom.pii.entities import DEFAULT_REDACT_ENTITIES
 from cleanroom.pii.generic import plausible_date
-from cleanroom.pii.names import plausible_person
+from cleanroom.pii.names import SURNAME_SHAPED_SCORE, find_surname_shaped_names, plausible_person
 
 
 @pytest.mark.parametrize(
@@ -126,3 +126,118 @@ def test_short_context_words_count_only_as_whole_words():
     # "lic" is a driver's licence context word; inside "public" it says nothing.
     text = "Public records A1234567 were cited."
     assert not [s for s in detect(text, entities=DEFAULT_REDACT_ENTITIES) if s.entity_type == "US_DRIVER_LICENSE"]
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Our founders: Lindqvist, Okafor and Brennan. They met in 2009.", ["Lindqvist", "Okafor", "Brennan"]),
+        ("Okafor and Brennan were both chemists.", ["Okafor", "Brennan"]),
+    ],
+)
+def test_surnames_listed_together_are_people(text, names):
+    found = {text[s.start : s.end] for s in detect(text, entities=DEFAULT_REDACT_ENTITIES)}
+    assert found == set(names)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "She is a partner at Whitfield, Harper and Cole.",
+        "The Mercer and Dunn Orchestra played on Sunday.",
+        "Notes on Virtue and Temperance were read.",
+        # One English word that no census lists as a surname.
+        "The band Fireworks played first.",
+    ],
+)
+def test_firms_named_after_people_and_lists_of_words_are_not_people(text):
+    assert detect(text, entities=["PERSON"]) == [], text
+
+
+def test_firm_named_after_people_is_an_organisation():
+    text = "She is a partner at Whitfield, Harper and Cole."
+    result = redact(text, entities=["PERSON", "ORGANIZATION"])
+    assert result.text == "She is a partner at <ORGANIZATION>."
+
+
+def test_given_name_and_surname_that_are_also_english_words_are_a_name():
+    # "marina" and "fuentes" are both in WordNet; the census lists Fuentes as a surname.
+    assert redact("Ask Marina Fuentes about it", entities=DEFAULT_REDACT_ENTITIES).text == "Ask <PERSON> about it"
+
+
+def test_names_typed_in_lower_case_are_redacted_but_lower_case_word_pairs_are_not():
+    assert redact("follow up with naomi k garcia next week", entities=DEFAULT_REDACT_ENTITIES).text == (
+        "follow up with <PERSON> next week"
+    )
+    assert detect("urban areas and long reads", entities=["PERSON"]) == []
+
+
+def test_a_name_ends_before_the_next_field_label_and_before_a_suite():
+    text = "Date: 2015-06-11 10:12:40\nName: Sofie Dahl\nPhone: (65) 312-907"
+    assert redact(text, entities=DEFAULT_REDACT_ENTITIES).text == (
+        "Date: 2015-06-11 10:12:40\nName: <PERSON>\nPhone: <PHONE_NUMBER>"
+    )
+    assert redact("Mrs. Ada Lund Suite 5 Elm Road 4", entities=["PERSON"]).text == "Mrs. <PERSON> Suite 5 Elm Road 4"
+
+
+def test_a_name_alone_on_a_line_of_a_signature_is_redacted():
+    text = "Ulrikke Bråthen\nBrightwater Partners\n12 Harbour Terrace\nSuite 8\nDunmore\nIreland 40021"
+    assert redact(text, entities=DEFAULT_REDACT_ENTITIES).text == (
+        "<PERSON>\nBrightwater Partners\n12 Harbour Terrace\nSuite 8\nDunmore\nIreland 40021"
+    )
+
+
+def test_a_redacted_name_keeps_the_line_break_after_it():
+    text = "Aino Paananen\nBrightwater Partners\n12 Harbour Terrace\nSuite 8\nDunmore\nIreland 40021"
+    assert redact(text, entities=["PERSON"]).text.startswith("<PERSON>\nBrightwater Partners\n")
+
+
+def test_a_lower_case_word_before_a_name_is_not_part_of_it():
+    text = "a track by ex-Kinks Pettersen"
+    assert [text[s.start : s.end] for s in detect(text, entities=["PERSON"])] == ["Pettersen"]
+
+
+def test_speakers_of_a_dialogue_are_people_but_bot_and_user_are_not():
+    assert redact('mirela: who is there?\nbodo: "just me"', entities=["PERSON"]).text == (
+        '<PERSON>: who is there?\n<PERSON>: "just me"'
+    )
+    assert detect("Bot: Where should we send it?\nUser: To my office", entities=["PERSON"]) == []
+
+
+def test_names_with_accented_letters_and_surname_endings():
+    assert redact("Mrs Zielińska and Petrović met", entities=["PERSON"]).text.endswith("<PERSON> and <PERSON> met")
+    doc = analyzer_engine().nlp_engine.nlp["en"]("We met Zdravka Petrović and the Grand Hotel Sava yesterday")
+    assert find_surname_shaped_names(doc, english_words()) == [(7, 23, SURNAME_SHAPED_SCORE)]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Yrjana, could you send me the invoice?", "Yrjana"),
+        ("Dzhamal was late again; he missed the bus.", "Dzhamal"),
+    ],
+)
+def test_a_name_addressed_or_referred_to_as_he_or_she_is_a_person(text, name):
+    assert [text[s.start : s.end] for s in detect(text, entities=["PERSON"])] == [name]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Zyntrix is a software company. It was founded in 2004.", "Intriguingly, we found no effect."],
+)
+def test_companies_and_sentence_adverbs_are_not_addressed_people(text):
+    assert detect(text, entities=["PERSON"]) == []
+
+
+def test_a_name_that_fills_its_line_ends_there():
+    text = "Mia K Lund\nLund-Berg Consulting\n12 Harbour Terrace\nDunmore"
+    assert [text[s.start : s.end] for s in detect(text, entities=["PERSON"])] == ["Mia K Lund"]
+
+
+def test_an_employer_or_a_firm_named_by_one_word_is_an_organisation_not_a_person():
+    for text in ["I work for Brightlio", "Brightlio is a software company in Oulu."]:
+        assert detect(text, entities=["PERSON"]) == [], text
+        found = detect(text, entities=["PERSON", "ORGANIZATION"])
+        assert {(text[s.start : s.end], s.entity_type) for s in found} == {("Brightlio", "ORGANIZATION")}
+    # A known surname may be the person one works for.
+    assert [s.entity_type for s in detect("I work for Kowalczyk", entities=["PERSON"])] == ["PERSON"]

@@ -84,3 +84,15 @@ def test_ordinary_capitalised_words_are_no_people():
     text = "Awarded Salesperson of the Month; a salesperson with Discipline and Depression in Guilty Pleasures."
     assert not detect(text, entities=["PERSON"])
     assert detect("Mrs. Baker signed the form.", entities=["PERSON"])
+
+
+@pytest.mark.parametrize(
+    ("text", "crossing"),
+    [
+        ("Meet me at the corner of 14 Mill Lane and Rosa Walk.", "14 Mill Lane and Rosa Walk"),
+        ("The new depot: Sigrun and Havnegade 12", "Sigrun and Havnegade 12"),
+    ],
+)
+def test_a_crossing_of_two_streets_is_one_location_and_no_person(text, crossing):
+    assert crossing in _locations(text), _locations(text)
+    assert detect(text, entities=["PERSON"]) == []

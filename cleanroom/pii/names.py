@@ -51,7 +51,11 @@ FIELD_LABELS = (
     r"spouse|spouse name|guardian|signed by|signatory|contact person|attn|attention"
 )
 
-_WORD = r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
+# Latin letters with their accents, so that "Đurđević" and "Wróblewska" are one word (Latin Extended-A mixes
+# capitals and small letters; a word's first letter is checked for case where it matters).
+_UPPER = "A-ZÀ-ÖØ-ÞĀ-Ž"
+_LOWER = "a-zß-öø-ÿĀ-ž"
+_WORD = rf"[{_UPPER}][{_LOWER}]+(?:[-'][{_UPPER}]?[{_LOWER}]+)?"
 # Names never span lines: "Applicant: Mohan Lal\nDate: ..." must not swallow "Date".
 _NAME_RUN = rf"{_WORD}(?:[ \t]+(?:[A-Z]\.[ \t]*)?{_WORD}){{0,3}}"
 
@@ -230,6 +234,41 @@ def first_names() -> frozenset[str]:
 
 
 @cache
+def surname_ranks() -> dict[str, int]:
+    """Surnames of the US census (1990, 88,799 of them, from the `names` package), by rank (1 is the most common).
+    Immigration made it international: "Fuentes", "Nakamura", "Kowalski" are there. Its tail also has
+    ordinary words ("Station", "Cancer"), hence the rank limit for words that are also English words."""
+    from importlib.resources import files
+
+    table = files("names").joinpath("dist.all.last").read_text(encoding="ascii")
+    return {fields[0].lower(): int(fields[3]) for fields in map(str.split, table.splitlines()) if len(fields) == 4}
+
+
+@cache
+def census_given_names() -> frozenset[str]:
+    """The 5,000 given names of the same census (the `names` package), fewer and more common than gender-guesser's:
+    "naomi", "ryan", not "tea" or "line"."""
+    from importlib.resources import files
+
+    table = "\n".join(
+        files("names").joinpath(f"dist.{sex}.first").read_text(encoding="ascii") for sex in ("male", "female")
+    )
+    return frozenset(line.split()[0].lower() for line in table.splitlines() if line.strip()) - NOT_NAMES
+
+
+# Surnames up to this rank count even when they are English words ("Young", "Hunter", "Baker"); past it only
+# words that are not English ("Wisdom" is 5,844th; "Station" 77,738th).
+COMMON_SURNAME_RANK = 10_000
+# gender-guesser's frequency level (1 to 13) from which a given name is common in some country.
+COMMON_GIVEN_NAME_LEVEL = 5
+
+
+def known_surname(word: str, common_words: frozenset[str] = frozenset()) -> bool:
+    rank = surname_ranks().get(word.lower())
+    return rank is not None and (rank <= COMMON_SURNAME_RANK or word.lower() not in common_words)
+
+
+@cache
 def name_popularity() -> dict[str, int]:
     """How common each given name is where it is most common: gender-guesser's frequency scale (1 rare to 13
     very common) in the country where it is highest. Our own Indian names count as common."""
@@ -287,12 +326,100 @@ def find_given_name_runs(doc: Any, common_words: frozenset[str] = frozenset()) -
         following = doc[j].lower_ if j < n else ""
         # A run of English words that starts with a given name ("Long Island", "Gene Ontology") is no name; spaCy's
         # own NER still finds "Mary Smith". A lone given name stays (privacy first), unless it is an acronym.
-        ordinary = len(words) > 1 and all(word in common_words for word in words)
+        # ... unless it has an initial ("Rose T Hill") or a common given name comes before a known surname ("Marina
+        # Fuentes").
+        ordinary = (
+            len(words) > 1
+            and all(word in common_words for word in words)
+            and not any(_is_initial(t) for t in doc[i:j])
+            and not (
+                name_popularity().get(words[0], 0) >= COMMON_GIVEN_NAME_LEVEL and known_surname(words[-1], common_words)
+            )
+        )
         acronym = j - i == 1 and doc[i].is_upper
         if not (ordinary or acronym or set(words) & PLACE_OR_ORG_WORDS or following in PLACE_OR_ORG_WORDS):
             score = FIRST_NAME_SCORE if j - i > 1 else SINGLE_FIRST_NAME_SCORE
             found.append((doc[i].idx, doc[j - 1].idx + len(doc[j - 1]), score))
         i = j
+    return found
+
+
+LOWER_CASE_NAME_SCORE = 0.5
+SURNAME_SHAPED_SCORE = 0.6
+# Endings of surnames in Slavic, Nordic, Finnish, Greek, Romanian and Georgian ("Nowakowska", "Petrović",
+# "Sigurdsson", "Virtanen", "Papadopoulos", "Ionescu", "Beridze").
+_SURNAME_ENDING = re.compile(
+    r"(?:ová|ova|eva|ovna|evna|ski|ska|sky|ský|cki|cka|wicz|vich|vić|ić|ič|sson|dóttir|dottir|poulos|escu|enko|"
+    r"czyk|shvili|idze|nen)$"
+)
+
+
+def find_surname_shaped_names(doc: Any, common_words: frozenset[str] = frozenset()) -> list[tuple[int, int, float]]:
+    """Two capitalised words that are no English words, the second shaped like a surname ("Zdravka Petrović",
+    "Aurelija Kazlauskaitė" not: no ending known) or a common surname of the census ("Oriol Cazorla"), standing
+    alone (no capitalised word just before or after, which would make them part of a longer proper name)."""
+
+    def plain(token: Any) -> bool:
+        word = token.lower_
+        return (
+            token.is_alpha
+            and token.is_title
+            and len(word) > 2
+            and word not in common_words
+            and not (word.endswith("s") and word[:-1] in common_words)
+            and not token.is_stop
+            and word not in NOT_NAMES
+            and word not in _NOT_SURNAMES
+        )
+
+    found: list[tuple[int, int, float]] = []
+    n = len(doc)
+    for i in range(n - 1):
+        first, second = doc[i], doc[i + 1]
+        if "\n" in first.whitespace_ or not (plain(first) and plain(second)):
+            continue
+        rank = surname_ranks().get(second.lower_)
+        if not (_SURNAME_ENDING.search(second.lower_) and len(second) > 4) and not (
+            rank and rank <= COMMON_SURNAME_RANK
+        ):
+            continue
+        if (i > 0 and doc[i - 1].is_title and "\n" not in doc[i - 1].whitespace_) or (
+            i + 2 < n and doc[i + 2].is_title and "\n" not in second.whitespace_
+        ):
+            continue
+        found.append((first.idx, second.idx + len(second), SURNAME_SHAPED_SCORE))
+    return found
+
+
+def find_lower_case_names(doc: Any, common_words: frozenset[str] = frozenset()) -> list[tuple[int, int, float]]:
+    """Names typed in lower case, as chats and quick notes do: one of the census's given names, maybe an initial,
+    then a known surname ("follow up with naomi k garcia", "anna kowalczyk wrote"); when both are English words
+    ("ray", "long"), neither may be. Scientific text has many lower-case pairs ("urban areas", "novo
+    methylation", "long reads"): these conditions keep them out."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    names = census_given_names()
+    found: list[tuple[int, int, float]] = []
+    n = len(doc)
+    for i, token in enumerate(doc):
+        if not (token.is_lower and token.is_alpha and token.lower_ in names) or "\n" in token.whitespace_:
+            continue
+        if len(token) < 3 or token.is_stop:
+            continue
+        j = i + 1
+        if j + 1 < n and len(doc[j]) == 1 and doc[j].is_alpha and doc[j].is_lower and "\n" not in doc[j].whitespace_:
+            j += 1
+        if j >= n:
+            continue
+        surname = doc[j]
+        word = surname.lower_
+        if not (surname.is_lower and surname.is_alpha and len(word) > 2) or word in STOP_WORDS:
+            continue
+        english = word in common_words or (word.endswith("s") and word[:-1] in common_words)
+        # "naomi ryan", "anna kowalczyk"; not "ray scattering", "urban areas".
+        if not known_surname(word, common_words) or (english and token.lower_ in common_words):
+            continue
+        found.append((token.idx, surname.idx + len(surname), LOWER_CASE_NAME_SCORE))
     return found
 
 
@@ -310,7 +437,13 @@ def given_name_recognizer(common_words: frozenset[str] = frozenset()) -> Any:
         def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
             if "PERSON" not in entities or nlp_artifacts is None or nlp_artifacts.tokens is None:
                 return []
-            return _person_results(self, find_given_name_runs(nlp_artifacts.tokens, common_words))
+            doc = nlp_artifacts.tokens
+            return _person_results(
+                self,
+                find_given_name_runs(doc, common_words)
+                + find_lower_case_names(doc, common_words)
+                + find_surname_shaped_names(doc, common_words),
+            )
 
     return GivenNameRecognizer()
 

@@ -163,6 +163,29 @@ def find_addresses(text: str) -> list[tuple[int, int, int]]:
     return [found for found in _addresses(text) if not _DATE_NOT_STREET.fullmatch(text[found[0] : found[1]].strip())]
 
 
+# Two streets that meet: "the corner of Mill Lane and Rose Walk", "Ragna and Hersnapvej 75".
+_CORNER_BEFORE = re.compile(r"(?i:corner[ \t]+of)[ \t]+\Z")
+_STREET_AND_AFTER = re.compile(
+    r"[ \t]+and[ \t]+[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’\-]*(?:[ \t]+[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’\-]*){0,2}(?=[ \t]*(?:$|[\n,.;?!]))"
+)
+_STREET_AND_BEFORE = re.compile(
+    r"(?<![\w.])[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’\-]*(?:[ \t]+[A-ZÀ-ÖØ-ÞĀ-Ž][\w'’\-]*){0,2}[ \t]+and[ \t]+\Z"
+)
+
+
+def _crossing(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a street to the crossing it names: the street after "the corner of <street> and", or a street name
+    joined to it by "and" (intersections, as directions give them)."""
+    if _CORNER_BEFORE.search(text, max(0, start - 12), start):
+        after = _STREET_AND_AFTER.match(text, end)
+        if after:
+            end = after.end()
+    before = _STREET_AND_BEFORE.search(text, max(0, start - 50), start)
+    if before and _NOT_A_PLACE.match(before.group(0)) is None:
+        start = before.start()
+    return start, end
+
+
 def _addresses(text: str) -> list[tuple[int, int, int]]:
     streets: list[tuple[int, int]] = [(m.start(), m.end()) for m in ENGLISH_STREET.finditer(text)]
     streets += _continental_streets(text)
@@ -173,6 +196,7 @@ def _addresses(text: str) -> list[tuple[int, int, int]]:
         while start < match.end() and text[start] in " \t>":
             start += 1
         streets.append((start, match.end()))
+    streets = [_crossing(text, start, end) for start, end in streets]
     found = [(start, end, _extend_block(text, end)) for start, end in streets]
     for match in LINE_STREET.finditer(text):
         end = _extend_block(text, match.end("street"))
