@@ -202,6 +202,9 @@ def test_speakers_of_a_dialogue_are_people_but_bot_and_user_are_not():
         '<PERSON>: who is there?\n<PERSON>: "just me"'
     )
     assert detect("Bot: Where should we send it?\nUser: To my office", entities=["PERSON"]) == []
+    # A glossary of product names has the shape of a dialogue but no name in it.
+    glossary = "Postgres: stores the records.\nPgvector: finds the neighbours.\nKubectl: deploys the services."
+    assert redact(glossary, entities=["PERSON"]).text == glossary
 
 
 def test_names_with_accented_letters_and_surname_endings():

@@ -690,7 +690,9 @@ _SPEAKER = re.compile(r"(?m)^[ \t>]*(?P<name>[^\W\d_][^\W\d_'’]*)[ \t]*:(?=[ \
 
 def _speakers(text: str) -> list[Span]:
     """Speakers of a dialogue: at least two lines that start with a word and a colon, each word a given name or a
-    word that is not English. Labels of forms ("Name:", "Phone:", "Bot:", "User:") are English words."""
+    word that is not English, and at least one a given name or a known surname. Labels of forms ("Name:", "Phone:",
+    "Bot:", "User:") are English words; a glossary of product names ("Redis: a key-value store\nPostgres: the
+    database") has no name in it."""
     common, given = english_words(), first_names()
     labels = [
         m
@@ -698,7 +700,9 @@ def _speakers(text: str) -> list[Span]:
         if m.group("name").lower() in given
         or not (_english(m.group("name").lower(), common) or m.group("name").lower() in _not_spread())
     ]
-    if len(labels) < 2:
+    if len(labels) < 2 or not any(
+        m.group("name").lower() in given or known_surname(m.group("name"), common) for m in labels
+    ):
         return []
     return [Span(m.start("name"), m.end("name"), "PERSON", REPEATED_NAME_SCORE) for m in labels]
 
