@@ -603,7 +603,7 @@ _COORDINATION = re.compile(
 )
 _LIST_ITEM = re.compile(_LIST_WORD)
 # Before a law firm's or an orchestra's name ("works at Hill, Price and Young", "The Kent and Wade Orchestra").
-_FIRM_BEFORE = re.compile(r"(?:\b(?:the|at|from|of|for|by|with|joined|to)|^|\n)[ \t]*$", re.IGNORECASE)
+_FIRM_BEFORE = re.compile(r"\b(?:the|at|from|of|for|by|with|joined|to)[ \t]*$", re.IGNORECASE)
 _LINE_END = re.compile(r"[ \t]*(?:\r?\n|$)")
 _NEXT_WORD = re.compile(r"[ \t]+([^\W\d_]+)")
 _FIRM_WORDS = PLACE_OR_ORG_WORDS | frozenset("llp plc gmbh ag partnership lawyers solicitors attorneys".split())
