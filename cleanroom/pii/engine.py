@@ -562,6 +562,12 @@ def _not_spread() -> frozenset[str]:
     return _INTERJECTIONS | STOP_WORDS
 
 
+def _everyday_word(word: str) -> bool:
+    """A lower-cased word that names nobody on its own: an English word (also as a plural), a stop word or an
+    interjection."""
+    return _english(word, english_words()) or word in _not_spread()
+
+
 # gender-guesser's frequency level from which a given name is common in some country ("Scott" 7, "Gene" 4).
 COMMON_NAME_LEVEL = 5
 # Names found with at least this score lend their words to other mentions (all of ours and spaCy's do).
@@ -669,14 +675,14 @@ def _signature_names(text: str, blocks: list[tuple[int, int]]) -> list[Span]:
     country or a word of places and organisations ("Asc Partners", "Public Data Explorer" stay)."""
     if not blocks and not _CONTACT.search(text):
         return []
-    common, countries = english_words(), country_names()
+    countries = country_names()
     found: list[Span] = []
     for match in _NAME_LINE.finditer(text):
         words = [w for w in _WORDS.findall(match.group("name")) if len(w) > 1]
         if not all(w[0].isupper() and not w.isupper() for w in words):
             continue
         lowered = [w.lower() for w in words]
-        if any(_english(w, common) or w in countries or w in PLACE_OR_ORG_WORDS or w in _not_spread() for w in lowered):
+        if any(_everyday_word(w) or w in countries or w in PLACE_OR_ORG_WORDS for w in lowered):
             continue
         start, end = match.span("name")
         if not any(a <= start < b for a, b in blocks) and plausible_person(text, start, end):
@@ -697,8 +703,7 @@ def _speakers(text: str) -> list[Span]:
     labels = [
         m
         for m in _SPEAKER.finditer(text)
-        if m.group("name").lower() in given
-        or not (_english(m.group("name").lower(), common) or m.group("name").lower() in _not_spread())
+        if m.group("name").lower() in given or not _everyday_word(m.group("name").lower())
     ]
     if len(labels) < 2 or not any(
         m.group("name").lower() in given or known_surname(m.group("name"), common) for m in labels
@@ -724,13 +729,13 @@ PRONOUN_WINDOW = 160
 def _addressed_or_referred(text: str) -> list[Span]:
     """A word that is no English word and starts a sentence is a person when it is addressed ("Oskari, can you
     ...") or when what follows refers to it as "he" or "she" ("Oskari was late again; he missed the bus.")."""
-    common, countries = english_words(), country_names()
+    countries = country_names()
     found: list[Span] = []
     for pattern in (_VOCATIVE, _SUBJECT):
         for match in pattern.finditer(text):
             word = match.group("name")
             lowered = word.lower()
-            if not word[0].isupper() or _english(lowered, common) or lowered in _not_spread() or lowered in countries:
+            if not word[0].isupper() or _everyday_word(lowered) or lowered in countries:
                 continue
             # Sentence adverbs that no word list has ("Intriguingly, we found ..."; "Emily, can you" stays).
             if lowered.endswith("ly") and lowered not in first_names():
