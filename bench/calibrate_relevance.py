@@ -114,8 +114,8 @@ def main() -> None:
     django.setup()
     from django.conf import settings
 
-    from cleanroom.embeddings import embed
     from ingestion.chunking import chunk_section
+    from ingestion.embeddings import embed
 
     corpus, queries, qrels = load_scifact(args.eval / "scifact")
     rng = random.Random(4)

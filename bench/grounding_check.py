@@ -62,7 +62,8 @@ def main() -> None:
 
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     from cleanroom.tenants.services import tenant_bootstrap
-    from ingestion.services import document_create, document_process
+    from ingestion.pipeline import document_process
+    from ingestion.upload import document_create
     from retrieval.services import Answer, answer_stream, question_prepare
 
     membership, _, _ = tenant_bootstrap(slug="check", username="checker", role="editor")

@@ -127,7 +127,7 @@ def main() -> None:
 
     from cleanroom.tenants.services import tenant_bootstrap
     from ingestion.models import Document
-    from ingestion.services import document_upload
+    from ingestion.upload import document_upload
 
     dataset = Path(args.dataset).expanduser().resolve()  # relative to where the command runs (the repo root)
     rows = _load_corpus(dataset, args.limit)
@@ -219,11 +219,11 @@ def _isolated_stages(rows: list[dict[str, str]], entities: frozenset[str]) -> tu
     """Presidio alone and MiniLM alone, in this process, on the chunk texts the pipeline produces."""
     from django.conf import settings
 
-    from cleanroom.embeddings import embed
     from cleanroom.pii.engine import redact_many
     from ingestion.chunking import chunk_sections
+    from ingestion.embeddings import embed
     from ingestion.extraction import extract
-    from ingestion.services import embedding_text
+    from ingestion.pipeline import embedding_text
 
     texts, embed_inputs = [], []
     for row in rows:

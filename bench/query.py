@@ -132,9 +132,9 @@ def percentile(values: list[float], q: float) -> float:
 def load(sizes: list[int], pool: int, seed: int) -> dict[str, Any]:
     from django.db import connection, transaction
 
-    from cleanroom.embeddings import embed
     from cleanroom.tenants.models import Tenant
     from cleanroom.tenants.services import tenant_bootstrap
+    from ingestion.embeddings import embed
     from ingestion.models import Chunk, Document
 
     tenants: dict[str, Any] = {}
@@ -217,7 +217,7 @@ def measure_retrieval(data: dict[str, Any], questions: int, top_k: int) -> dict[
     from django.conf import settings
     from rest_framework.test import APIClient
 
-    from cleanroom.embeddings import embed
+    from ingestion.embeddings import embed
     from retrieval.search import question_redact
     from retrieval.selectors import chunk_search
 
@@ -273,7 +273,7 @@ def measure_answers(data: dict[str, Any], model: str, answers: int, top_k: int, 
     from django.conf import settings
     from rest_framework.test import APIClient
 
-    from cleanroom.llm import ModelUnavailable, answer_backend
+    from retrieval.llm import ModelUnavailable, answer_backend
 
     settings.LLM_MAX_ANSWER_TOKENS = max_tokens
     try:

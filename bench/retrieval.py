@@ -133,7 +133,7 @@ def ingest(tenant, corpus: list[dict], log, workers: int = 0) -> dict[str, str]:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from ingestion.models import Document
-    from ingestion.services import document_create
+    from ingestion.upload import document_create
 
     by_sha = {hashlib.sha256(document_bytes(doc)).hexdigest(): doc for doc in corpus}
     # An interrupted earlier run leaves documents queued (their tasks wait in the broker: a worker finishes them)
@@ -167,7 +167,7 @@ def ingest(tenant, corpus: list[dict], log, workers: int = 0) -> dict[str, str]:
 
 
 def evaluate(tenant, queries: list[dict], qrels, doc_map: dict[str, str], options, log) -> dict:  # noqa: ANN001
-    from cleanroom.embeddings import embed
+    from ingestion.embeddings import embed
     from retrieval.search import question_redact
     from retrieval.selectors import chunk_search
 

@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 
+from cleanroom.policies.selectors import tenant_policy
+
 # Apps whose rows hold (redacted) tenant content, or statistics of it, and therefore live in a region store.
 REGION_APPS = frozenset({"ingestion", "retrieval", "vault"})
 DEFAULT_ALIAS = "default"
@@ -47,8 +49,6 @@ def storage_region(allowed: tuple[str, ...] | list[str]) -> str | None:
 
 
 def tenant_region(tenant: Any) -> str | None:
-    from cleanroom.policies.selectors import tenant_policy
-
     return storage_region(tenant_policy(tenant=tenant).storage_regions)
 
 
@@ -142,22 +142,3 @@ class RegionScopeMiddleware:
             return self.get_response(request)
         finally:
             _region.reset(token)
-
-
-@contextmanager
-def document_scope(document_id: str) -> Iterator[str | None]:
-    """For a task that has only a document id: enter the scope of the store holding it (None: in no store)."""
-    from ingestion.models import Document
-
-    stores = region_stores()
-    region = None
-    if len(set(stores.values())) > 1:
-        region = next(
-            (name for name, alias in stores.items() if Document.objects.using(alias).filter(pk=document_id).exists()),
-            None,
-        )
-    token = _region.set(region)
-    try:
-        yield region
-    finally:
-        _region.reset(token)

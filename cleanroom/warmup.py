@@ -9,15 +9,15 @@ logger = logging.getLogger(__name__)
 
 
 def warm_up_ingestion() -> None:
-    from cleanroom.embeddings import embed
     from cleanroom.pii.engine import analyzer_engine
+    from ingestion.embeddings import embed
 
     analyzer_engine()
     embed(["warm up"])
 
 
 def warm_up() -> None:
-    from cleanroom.llm import ModelUnavailable, answer_backend
+    from retrieval.llm import ModelUnavailable, answer_backend
 
     warm_up_ingestion()
     try:

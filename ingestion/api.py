@@ -10,9 +10,10 @@ from rest_framework.views import APIView
 from cleanroom.api import Pagination
 from cleanroom.errors import ServiceError
 from cleanroom.tenants.permissions import IsTenantEditor, IsTenantMember
+from ingestion.deletion import document_delete
 from ingestion.models import Document
 from ingestion.selectors import document_get, document_list
-from ingestion.services import document_delete, document_upload
+from ingestion.upload import document_upload
 
 
 class DocumentOutputSerializer(serializers.ModelSerializer):

@@ -3,11 +3,12 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
-from cleanroom.embeddings import EMBEDDING_DIMENSIONS
 from cleanroom.tenants.models import Tenant
+from ingestion.embeddings import EMBEDDING_DIMENSIONS
 
 
 class Document(models.Model):
@@ -112,3 +113,25 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.ordinal}"
+
+
+class ValueFinding(models.Model):
+    """A document (and the chunks carrying its token, for pseudonyms) mentioned a value with this keyed hash.
+    Erasure hashes an identifier the same way to find every document that named a person."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="+")
+    entity_type = models.CharField(max_length=40)
+    action = models.CharField(max_length=16)
+    value_hash = models.CharField(max_length=64)
+    token = models.CharField(max_length=64, blank=True)
+    chunk_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "value_hash"], name="valuefinding_tenant_hash")]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "entity_type", "value_hash"], name="valuefinding_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity_type} in {self.document_id}"

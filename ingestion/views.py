@@ -9,9 +9,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cleanroom.errors import ServiceError
 from cleanroom.tenants.models import Role
 from cleanroom.tenants.web import tenant_view
+from ingestion.deletion import document_delete
 from ingestion.models import Document
 from ingestion.selectors import chunk_list, document_get, document_list
-from ingestion.services import document_delete, document_upload
+from ingestion.upload import document_upload
 
 
 @require_http_methods(["GET", "POST"])

@@ -24,8 +24,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cleanroom.errors import ServiceError
-from cleanroom.llm import available_models
 from retrieval.api import event_stream_response
+from retrieval.llm import available_models
 from retrieval.services import Answer, Token, answer_stream, question_prepare
 
 OWNER = "cleanroom"

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
 from cleanroom.audit.services import audit_record
-from cleanroom.pii.engine import redact
 from cleanroom.policies.selectors import tenant_policy
+from cleanroom.redaction import pii_redact_text
 from cleanroom.residency import check_processing_allowed
 from cleanroom.tenants.models import Tenant
 from retrieval.prompting import best_snippet
@@ -28,10 +28,11 @@ class SearchHit:
 
 
 def question_redact(*, tenant: Tenant, question: str) -> str:
-    """The question as the product searches it: with the tenant's personal-data types replaced by placeholders."""
+    """The question as the product searches it: rewritten through the one redaction door, exactly as
+    /api/v1/query rewrites it (custom recognizers, allow-list, pseudonyms that match the indexed passages)."""
     policy = tenant_policy(tenant=tenant)
     check_processing_allowed(policy, backend_region=settings.CLEANROOM_REGION, what="embedding model")
-    return redact(question, entities=policy.redact_entities).text
+    return pii_redact_text(tenant=tenant, text=question)
 
 
 def passage_search(

@@ -240,7 +240,7 @@ def chunk_search(
     vector = None
     if mode != "lexical" or query_vector is not None:
         if query_vector is None:
-            from cleanroom.embeddings import embed
+            from ingestion.embeddings import embed
 
             query_vector = embed([query])[0]
         vector = _vector_literal(query_vector)

@@ -6,23 +6,25 @@ on data), when the model itself declines, or when a sentence of its answer is no
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 
-from cleanroom.audit.replay import replay_fingerprint
 from cleanroom.audit.services import audit_record
-from cleanroom.embeddings import embed
-from cleanroom.llm import AnswerBackend, Sampling, answer_backend, model_check
-from cleanroom.pii.policy import pii_redact_text
 from cleanroom.policies.selectors import TenantPolicy, tenant_policy
+from cleanroom.redaction import pii_redact_text
 from cleanroom.residency import check_processing_allowed
 from cleanroom.tenants.models import Tenant
+from ingestion.embeddings import embed
+from retrieval.llm import AnswerBackend, Sampling, answer_backend, model_check
 from retrieval.prompting import (
     NO_ANSWER,
     Passage,
@@ -93,6 +95,18 @@ class PreparedQuestion:
 def _cosine_rows(vectors: np.ndarray, target: np.ndarray) -> list[float]:
     # MiniLM vectors are unit length, so a dot product is the cosine.
     return [float(v) for v in vectors @ target] if len(vectors) else []
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def replay_fingerprint(messages: list[dict[str, str]], text: str) -> dict[str, Any]:
+    """What an answer's audit entry records so that a replay (retrieval/replay.py) can be checked: digests, never
+    the texts."""
+    if not messages:
+        return {"prompt_sha256": None, "output_sha256": None}
+    return {"prompt_sha256": _sha(json.dumps(messages, sort_keys=True)), "output_sha256": _sha(text.strip())}
 
 
 def prompt_build(

@@ -6,8 +6,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from cleanroom.errors import ServiceError
-from cleanroom.llm import available_models
 from cleanroom.tenants.web import tenant_view
+from retrieval.llm import available_models
 from retrieval.services import question_answer
 
 

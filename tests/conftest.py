@@ -11,7 +11,8 @@ from rest_framework.test import APIClient
 from cleanroom.tenants.models import Membership, Role, Tenant
 from cleanroom.tenants.services import tenant_bootstrap
 from ingestion.models import Document
-from ingestion.services import document_create, document_process
+from ingestion.pipeline import document_process
+from ingestion.upload import document_create
 
 # Tests enqueue to a Redis database of their own (the integration tests start a real worker on it). Set before
 # Celery first reads its configuration, which it does lazily on the first send.

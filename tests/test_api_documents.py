@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from ingestion.models import Chunk, Document
-from ingestion.services import document_process
+from ingestion.pipeline import document_process
 from tests.conftest import ingest, upload
 from tests.samples import make_pdf
 

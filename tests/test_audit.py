@@ -6,8 +6,8 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
 from cleanroom.audit.models import AuditEvent
-from cleanroom.audit.replay import answer_replay
 from cleanroom.audit.services import audit_record, audit_verify
+from retrieval.replay import answer_replay
 from retrieval.services import question_answer
 from tests.conftest import ingest
 

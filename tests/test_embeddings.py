@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cleanroom.embeddings import EMBEDDING_DIMENSIONS, _one_text_encoder, embed
+from ingestion.embeddings import EMBEDDING_DIMENSIONS, _one_text_encoder, embed
 
 TEXTS = [
     "What is the notice period for staff on probation?",

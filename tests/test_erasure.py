@@ -14,9 +14,12 @@ from django.utils import timezone
 from cleanroom.audit.models import AuditEvent
 from cleanroom.audit.services import audit_verify
 from cleanroom.policies.models import EntityRule, PiiAction, ResidencyRule
-from cleanroom.vault.models import ErasureReceipt, ValueFinding, VaultEntry
-from cleanroom.vault.services import erasure_execute, identifier_scan, leakscan_run, retention_purge
-from ingestion.models import Chunk, Document
+from cleanroom.vault.models import ErasureReceipt, VaultEntry
+from cleanroom.vault.services import identifier_scan
+from ingestion.erasure import erasure_execute
+from ingestion.leakscan import leakscan_run
+from ingestion.models import Chunk, Document, ValueFinding
+from ingestion.retention import retention_purge
 from tests.conftest import ingest
 
 TOKEN = re.compile(r"<PERSON_[0-9a-f]{8}>")

@@ -52,7 +52,7 @@ def test_second_run_skips_what_is_already_ingested(alice, tmp_path):
 def test_interrupted_run_resumes_documents_left_queued(alice, tmp_path):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from ingestion.services import document_upload
+    from ingestion.upload import document_upload
 
     folder = _tree(tmp_path)
     # As if a previous run was stopped after uploading leave.txt but before processing it.

@@ -12,13 +12,8 @@ from django.utils import timezone
 
 from cleanroom.audit.models import AuditEvent
 from ingestion.models import Chunk, Document
-from ingestion.services import (
-    _advance,
-    _claim,
-    _Work,
-    document_process,
-    documents_requeue_stuck,
-)
+from ingestion.pipeline import _advance, _claim, _Work, document_process
+from ingestion.sweep import documents_requeue_stuck
 from tests.conftest import ingest, upload
 from tests.samples import make_xlsx
 

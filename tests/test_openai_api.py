@@ -9,7 +9,8 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from cleanroom.audit.models import AuditEvent
-from cleanroom.llm import (
+from cleanroom.policies.models import ResidencyRule
+from retrieval.llm import (
     LocalLlamaBackend,
     RemoteOpenAIBackend,
     Sampling,
@@ -17,7 +18,6 @@ from cleanroom.llm import (
     backends_reset,
     resolve_model_path,
 )
-from cleanroom.policies.models import ResidencyRule
 from tests.conftest import ingest
 from tests.llama_server import LlamaServer
 
@@ -167,7 +167,7 @@ def test_remote_backend_streams_what_the_same_model_says_locally(llama_server):
 
 
 def test_remote_backend_down_is_a_503():
-    from cleanroom.llm import ModelUnavailable
+    from retrieval.llm import ModelUnavailable
 
     backend = RemoteOpenAIBackend("http://127.0.0.1:9/v1", model_id="m", region="eu", timeout=2)
     with pytest.raises(ModelUnavailable):

@@ -18,16 +18,16 @@ from cleanroom.pii.policy import (
     identifier_hashes,
     mask,
     normalise_value,
-    pii_redact_text,
     select_spans,
     value_hash,
 )
 from cleanroom.pii.redaction import Span
 from cleanroom.policies.models import AllowTerm, CustomRecognizer, EntityRule, PiiAction
-from cleanroom.vault.models import ValueFinding, VaultEntry
+from cleanroom.redaction import pii_redact_text
+from cleanroom.vault.models import VaultEntry
 from cleanroom.vault.services import vault_reveal
-from ingestion.models import Chunk, Document
-from ingestion.services import document_process
+from ingestion.models import Chunk, Document, ValueFinding
+from ingestion.pipeline import document_process
 from tests.conftest import ingest, upload
 from tests.samples import aadhaar
 

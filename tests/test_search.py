@@ -10,8 +10,8 @@ from django.db import connection
 from bench.retrieval import mrr_at, ndcg_at, recall_at
 from cleanroom.audit.models import AuditEvent
 from cleanroom.tenants.models import Tenant
+from ingestion.deletion import document_delete
 from ingestion.models import Chunk, Document
-from ingestion.services import document_delete
 from retrieval import selectors
 from retrieval.fusion import bm25_idf, rrf_fuse, tsquery_any
 from retrieval.models import ChunkTerms, TenantLexicon, TenantTerm

@@ -1,8 +1,8 @@
 """A tenant's PII policy applied on top of the detector: per-type action and threshold, allow-list, custom regex
 recognizers, pseudonyms keyed per tenant, and the keyed hashes that erasure later finds documents by.
 
-The detector (cleanroom/pii/engine.py) finds spans; this module decides what each span becomes. The functions at
-the top are pure; `pii_policy_apply` loads the policy and runs the detector.
+The detector (cleanroom/pii/engine.py) finds spans; this module decides what each span becomes. Everything here is
+pure: cleanroom/redaction.py (the one redaction door) loads the policy and runs the detector.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
-from cleanroom.errors import ServiceError
-from cleanroom.pii.entities import ENTITY_TYPES
 from cleanroom.pii.redaction import Span, placeholder, resolve_overlaps
 
 REDACT, MASK, PSEUDONYMIZE, BLOCK = "redact", "mask", "pseudonymize", "block"
@@ -85,6 +83,16 @@ class PiiPolicy:
             if recognizer.label == entity_type:
                 return recognizer.action
         return REDACT
+
+    def stricter(self, threshold: float) -> PiiPolicy:
+        """The same policy with every built-in type's threshold lowered to at most `threshold` (the leak scan)."""
+        return PiiPolicy(
+            tenant_id=self.tenant_id,
+            rule_id=self.rule_id,
+            treatments={k: EntityTreatment(v.action, min(v.threshold, threshold)) for k, v in self.treatments.items()},
+            allow_terms=self.allow_terms,
+            recognizers=self.recognizers,
+        )
 
     @property
     def version(self) -> str:
@@ -217,6 +225,7 @@ class Applied:
     counts: dict[str, int]
     findings: list[Finding]
     blocked: list[str]  # entity types whose action is block
+    spans: list[Span] = field(default_factory=list)  # what was rewritten, in `text` before rewriting
 
 
 def apply_policy(text: str, spans: list[Span], policy: PiiPolicy, *, key: bytes) -> Applied:
@@ -248,114 +257,4 @@ def apply_policy(text: str, spans: list[Span], policy: PiiPolicy, *, key: bytes)
             Finding(span.entity_type, action, digest, token, value if action == PSEUDONYMIZE else ""),
         )
     pieces.append(text[cursor:])
-    return Applied("".join(pieces), dict(counts), list(findings.values()), sorted(set(blocked)))
-
-
-# --- With the database and the detector -------------------------------------------------------------------------
-
-
-@dataclass
-class PolicyResult:
-    """What ingestion stores: the rewritten texts and counts (the shape `redact_many` had), plus the findings
-    to persist with the document (`redaction_findings_save`) and the policy part of its manifest."""
-
-    texts: list[str]
-    counts: dict[str, int]
-    findings: list[Finding] = field(repr=False)
-    manifest: dict[str, object]
-
-
-def _detect_many(texts: list[str], policy: PiiPolicy) -> list[list[Span]]:
-    from cleanroom.pii.engine import detect_many
-
-    found = detect_many(texts, entities=policy.detector_entities, score_threshold=policy.min_threshold)
-    return [spans + custom_spans(text, policy.recognizers) for text, spans in zip(texts, found, strict=True)]
-
-
-_JOIN = "\n\n\ue000\n\n"
-
-
-def pii_policy_apply_many(
-    *,
-    tenant,  # noqa: ANN001
-    batches: list[list[str]],
-    purpose: str = "document",
-) -> list[PolicyResult | ServiceError]:
-    """`pii_policy_apply` for several documents at once: one detector pass over all of them (spaCy batches them,
-    and the policy and keys are loaded once), then the policy per document. A document that the policy refuses
-    gets its ServiceError in its place instead of a result, so one blocked document does not stop the others."""
-    from cleanroom.pii.engine import detector_version
-    from cleanroom.policies.selectors import pii_policy
-    from cleanroom.vault.keys import tenant_hash_key
-
-    policy = pii_policy(tenant=tenant)
-    key = tenant_hash_key(tenant.pk)
-    manifest = {**policy.describe(), "detector": detector_version()}
-
-    # A document's short texts (headings, title, file name) join its body for one detector pass: each pass has a
-    # fixed cost that dwarfs a title's own. A private-use character separates them: no document carries it and no
-    # recognizer matches it. A span that crosses a separator sends that document back for one pass per text.
-    def joinable(texts: list[str]) -> bool:
-        return len(texts) > 1 and not any(_JOIN in text for text in texts)
-
-    def applied(texts: list[str], spans: list[list[Span]]) -> list[Applied]:
-        return [apply_policy(t, select_spans(t, s, policy), policy, key=key) for t, s in zip(texts, spans, strict=True)]
-
-    joined = [joinable(texts) for texts in batches]
-    units = [[_JOIN.join(texts)] if join else texts for texts, join in zip(batches, joined, strict=True)]
-    found = iter(_detect_many([text for unit in units for text in unit], policy))
-    results: list[PolicyResult | ServiceError] = []
-    for texts, unit, join in zip(batches, units, joined, strict=True):
-        done = applied(unit, [next(found) for _ in unit])
-        out = done[0].text.split(_JOIN) if join else [a.text for a in done]
-        if len(out) != len(texts):  # a detected span crossed a separator
-            done = applied(texts, _detect_many(texts, policy))
-            out = [a.text for a in done]
-        results.append(_policy_result(out, done, policy, manifest, purpose))
-    return results
-
-
-def _policy_result(
-    out: list[str], applied: list[Applied], policy: PiiPolicy, manifest: dict[str, object], purpose: str
-) -> PolicyResult | ServiceError:
-    counts: Counter[str] = Counter()
-    findings: dict[tuple[str, str], Finding] = {}
-    blocked: set[str] = set()
-    for a in applied:
-        counts.update(a.counts)
-        blocked.update(a.blocked)
-        for finding in a.findings:
-            findings.setdefault((finding.entity_type, finding.value_hash), finding)
-    if blocked and purpose == "document":
-        types = ", ".join(f"{ENTITY_TYPES.get(t, t)} ({t})" for t in sorted(blocked))
-        rule = f"residency rule #{policy.rule_id}" if policy.rule_id else "the tenant's PII policy"
-        return ServiceError(
-            "pii_blocked",
-            f"The document contains {types}, which {rule} blocks; nothing from it was indexed.",
-            status_code=422,
-        )
-    return PolicyResult(out, dict(sorted(counts.items())), list(findings.values()), manifest)
-
-
-def pii_policy_apply(
-    *,
-    tenant,  # noqa: ANN001
-    texts: list[str],
-    purpose: str = "document",
-) -> PolicyResult:
-    """Detect and rewrite `texts` under the tenant's policy.
-
-    purpose="document": a type whose action is block refuses the whole document (ServiceError pii_blocked, which
-    ingestion records as a permanent failure). purpose="question": block acts as redact (a question is not
-    stored), and pseudonyms are computed but nothing is written to the vault, so that a question about a person
-    finds the passages carrying that person's token.
-    """
-    result = pii_policy_apply_many(tenant=tenant, batches=[texts], purpose=purpose)[0]
-    if isinstance(result, ServiceError):
-        raise result
-    return result
-
-
-def pii_redact_text(*, tenant, text: str) -> str:  # noqa: ANN001
-    """A question or other transient text, rewritten under the tenant's policy (see pii_policy_apply)."""
-    return pii_policy_apply(tenant=tenant, texts=[text], purpose="question").texts[0]
+    return Applied("".join(pieces), dict(counts), list(findings.values()), sorted(set(blocked)), list(spans))

@@ -1,4 +1,5 @@
-"""Tenant resolution for the server-rendered UI (the API does the same in its permission classes)."""
+"""The server-rendered UI's guard: a signed-in member of a tenant, with at least a role (the tenant itself comes
+from the one resolution the API uses too: cleanroom/tenants/resolution.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from cleanroom.routing import region_enter
 from cleanroom.tenants.models import Role
-from cleanroom.tenants.permissions import SESSION_TENANT_KEY
-from cleanroom.tenants.selectors import membership_for
+from cleanroom.tenants.resolution import request_membership
 
 View = Callable[..., HttpResponse]
 
@@ -23,12 +22,9 @@ def tenant_view(minimum_role: str = Role.VIEWER) -> Callable[[View], View]:
         @login_required
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            membership = membership_for(user=request.user, tenant_id=request.session.get(SESSION_TENANT_KEY))
+            membership = request_membership(request)
             if membership is None:
                 return render(request, "no_tenant.html", status=403)
-            request.membership = membership
-            request.tenant = membership.tenant
-            region_enter(membership.tenant)  # this request's documents and chunks live in its region store
             if not membership.has_role(minimum_role):
                 return render(request, "forbidden.html", {"needed": Role(minimum_role).label}, status=403)
             return view(request, *args, **kwargs)

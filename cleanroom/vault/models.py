@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from cleanroom.tenants.models import Tenant
@@ -25,28 +24,6 @@ class VaultEntry(models.Model):
 
     def __str__(self) -> str:
         return self.token
-
-
-class ValueFinding(models.Model):
-    """A document (and the chunks carrying its token, for pseudonyms) mentioned a value with this keyed hash.
-    Erasure hashes an identifier the same way to find every document that named a person."""
-
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False)
-    document = models.ForeignKey("ingestion.Document", on_delete=models.CASCADE, related_name="+")
-    entity_type = models.CharField(max_length=40)
-    action = models.CharField(max_length=16)
-    value_hash = models.CharField(max_length=64)
-    token = models.CharField(max_length=64, blank=True)
-    chunk_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["tenant", "value_hash"], name="valuefinding_tenant_hash")]
-        constraints = [
-            models.UniqueConstraint(fields=["document", "entity_type", "value_hash"], name="valuefinding_unique")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.entity_type} in {self.document_id}"
 
 
 class ErasureReceipt(models.Model):

@@ -17,8 +17,8 @@ from django.db import connection
 
 from cleanroom.celery import worker_command
 from ingestion.models import Chunk, Document
-from ingestion.services import document_upload
 from ingestion.tasks import process_document
+from ingestion.upload import document_upload
 from tests.conftest import make_actor
 from tests.integration.conftest import ROOT, _database_env
 

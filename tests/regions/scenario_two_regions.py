@@ -11,10 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connections
 
-from cleanroom.llm import backends_reset
 from cleanroom.policies.models import EntityRule, PiiAction, ResidencyRule
 from cleanroom.routing import tenant_scope
 from ingestion.models import Document
+from retrieval.llm import backends_reset
 from tests.conftest import ingest
 
 pytestmark = pytest.mark.django_db(databases=["default", "region_eu"])
@@ -54,7 +54,13 @@ def test_each_tenants_rows_live_only_in_its_regions_store(alice, charlie):
     assert len(listed["results"]) == 2
 
     a, b = alice.tenant.pk, charlie.tenant.pk
-    tables = ("ingestion_document", "ingestion_chunk", "vault_vaultentry", "vault_valuefinding", "retrieval_chunkterms")
+    tables = (
+        "ingestion_document",
+        "ingestion_chunk",
+        "vault_vaultentry",
+        "ingestion_valuefinding",
+        "retrieval_chunkterms",
+    )
     for table in tables:
         assert _count("default", table, a) >= 1 and _count("region_eu", table, a) == 0, table
         assert _count("region_eu", table, b) >= 1 and _count("default", table, b) == 0, table

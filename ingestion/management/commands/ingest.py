@@ -12,8 +12,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from cleanroom.errors import ServiceError
 from cleanroom.tenants.models import Tenant
 from ingestion.models import Document
+from ingestion.pipeline import document_process
 from ingestion.progress import Progress
-from ingestion.services import document_process, document_upload
+from ingestion.upload import document_upload
 
 
 def walk(paths: list[str]) -> list[Path]:

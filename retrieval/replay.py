@@ -3,23 +3,20 @@ must give the same text (greedy decoding at temperature 0 with a fixed seed)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
-from typing import Any
 
+from cleanroom.audit.models import AuditEvent
+from cleanroom.audit.services import audit_record
 from cleanroom.errors import ServiceError
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def replay_fingerprint(messages: list[dict[str, str]], text: str) -> dict[str, Any]:
-    """What an answer's audit entry records so that a replay can be checked: digests, never the texts."""
-    if not messages:
-        return {"prompt_sha256": None, "output_sha256": None}
-    return {"prompt_sha256": _sha(json.dumps(messages, sort_keys=True)), "output_sha256": _sha(text.strip())}
+from cleanroom.policies.selectors import tenant_policy
+from cleanroom.residency import check_processing_allowed
+from cleanroom.routing import tenant_scope
+from ingestion.embeddings import embed
+from ingestion.models import Chunk
+from retrieval.llm import Sampling, answer_backend, backend_chat
+from retrieval.prompting import answer_clean
+from retrieval.selectors import ScoredChunk
+from retrieval.services import prompt_build, replay_fingerprint
 
 
 @dataclass
@@ -32,18 +29,6 @@ class ReplayResult:
 
 
 def answer_replay(*, event_id: int) -> ReplayResult:
-    from cleanroom.audit.models import AuditEvent
-    from cleanroom.audit.services import audit_record
-    from cleanroom.embeddings import embed
-    from cleanroom.llm import Sampling, answer_backend, backend_chat
-    from cleanroom.policies.selectors import tenant_policy
-    from cleanroom.residency import check_processing_allowed
-    from cleanroom.routing import tenant_scope
-    from ingestion.models import Chunk
-    from retrieval.prompting import answer_clean
-    from retrieval.selectors import ScoredChunk
-    from retrieval.services import prompt_build
-
     event = AuditEvent.objects.filter(pk=event_id, action="query.answered").select_related("tenant").first()
     if event is None or event.tenant is None:
         raise ServiceError("not_found", f"No answer audit entry {event_id}.", status_code=404)

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cleanroom.tenants.models import Tenant
-from cleanroom.vault.services import leakscan_run
+from ingestion.leakscan import leakscan_run
 
 
 class Command(BaseCommand):

@@ -4,9 +4,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from cleanroom.audit.replay import answer_replay
 from cleanroom.audit.services import audit_verify
 from cleanroom.errors import ServiceError
+from retrieval.replay import answer_replay
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from cleanroom.llm import PRESETS, ModelUnavailable, cached_sha256, model_assemble
+from retrieval.llm import PRESETS, ModelUnavailable, cached_sha256, model_assemble
 
 
 class Command(BaseCommand):

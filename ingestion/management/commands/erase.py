@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cleanroom.errors import ServiceError
 from cleanroom.tenants.models import Tenant
-from cleanroom.vault.services import erasure_execute
+from ingestion.erasure import erasure_execute
 
 
 class Command(BaseCommand):

@@ -398,10 +398,10 @@ def backends_reset() -> None:
 
 
 if __name__ == "__main__":
-    # `python -m cleanroom.llm packages <preset>`: the pip packages a preset needs (used by the Makefile,
+    # `python -m retrieval.llm packages <preset>`: the pip packages a preset needs (used by the Makefile,
     # without starting Django or the database).
     import sys
 
     if len(sys.argv) != 3 or sys.argv[1] != "packages" or sys.argv[2] not in PRESETS:
-        sys.exit(f"usage: python -m cleanroom.llm packages {{{','.join(PRESETS)}}}")
+        sys.exit(f"usage: python -m retrieval.llm packages {{{','.join(PRESETS)}}}")
     print(" ".join(PRESETS[sys.argv[2]].pip_packages))

@@ -1,233 +1,42 @@
+"""Processing: queued -> extracting -> redacting -> embedding -> indexed | failed.
+
+A worker claims a batch of one tenant's queued documents (claim tokens make a redelivered task harmless),
+extracts their text, sends everything that will be stored through the one redaction door, cuts chunks, embeds
+them and stores the batch in one transaction, with the findings erasure needs later."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import os
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path, PurePosixPath
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
-from django.core.files.uploadedfile import UploadedFile
-from django.db import connections, models, router, transaction
+from django.db import models, transaction
 from django.db.models import Case, Value, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from cleanroom.audit.services import audit_record
-from cleanroom.embeddings import embed, embedding_model_version
 from cleanroom.errors import ServiceError
-from cleanroom.pii.policy import PolicyResult, pii_policy_apply, pii_policy_apply_many
 from cleanroom.policies.selectors import tenant_policy
-from cleanroom.residency import check_processing_allowed, check_storage_allowed
-from cleanroom.tenants.models import Tenant
-from cleanroom.vault.services import redaction_findings_save
+from cleanroom.redaction import PolicyResult, pii_policy_apply, pii_policy_apply_many
+from cleanroom.residency import check_processing_allowed
 from ingestion.chunking import ChunkText, chunk_sections
-from ingestion.extraction import Extracted, ExtractionError, extract, sniff_media_type
+from ingestion.embeddings import embed, embedding_model_version
+from ingestion.extraction import Extracted, ExtractionError, extract
+from ingestion.findings import redaction_findings_save
 from ingestion.models import Chunk, Document
+from ingestion.quarantine import discard_raw, quarantine_paths
+from ingestion.steps import document_fail, is_transient, steps_append, store_alias
 
 logger = logging.getLogger(__name__)
 Status = Document.Status
-
-
-def _store_alias() -> str:
-    """The database holding this tenant's documents (its region store; `default` in a single-region setup)."""
-    return router.db_for_write(Document)
-
-
-# --- Quarantine: raw bytes wait here, unredacted, until a worker has processed them --------------------------------
-
-
-def _quarantine_paths(document_id: uuid.UUID | str) -> tuple[Path, Path]:
-    base = Path(settings.UPLOAD_DIR) / str(document_id)
-    return base.with_suffix(".bin"), base.with_suffix(".json")
-
-
-def _discard_raw(document_id: uuid.UUID | str) -> None:
-    for path in _quarantine_paths(document_id):
-        path.unlink(missing_ok=True)
-
-
-def safe_filename(name: str) -> str:
-    """The last path component only, without control characters: clients send all sorts."""
-    name = PurePosixPath(name.replace("\\", "/")).name
-    name = "".join(ch for ch in name if ch.isprintable()).strip().lstrip(".")
-    return name[:200] or "upload"
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write through a temporary file and rename, so that a reader never sees half a file."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
-def _park_raw(document_id: uuid.UUID, data: bytes, filename: str, title: str) -> None:
-    raw_path, meta_path = _quarantine_paths(document_id)
-    _write_private(raw_path, data)
-    _write_private(meta_path, json.dumps({"filename": filename, "title": title.strip()[:300]}).encode())
-
-
-# --- Upload ---------------------------------------------------------------------------------------------------------
-
-
-class UploadOutcome(NamedTuple):
-    document: Document
-    duplicate: bool  # the tenant already had these exact bytes; nothing new was queued
-
-
-def _steps_append(status: str, *, note: str = "") -> RawSQL:
-    """`steps || [{status, at, attempt}]` for an UPDATE, so that many documents advance in one statement."""
-    entry: dict[str, Any] = {"status": status, "at": timezone.now().isoformat()}
-    if note:
-        entry["note"] = note
-    return RawSQL(
-        "steps || jsonb_build_array(%s::jsonb || jsonb_build_object('attempt', attempts))",
-        [json.dumps(entry)],
-        output_field=models.JSONField(),
-    )
-
-
-def _check_upload(upload: UploadedFile) -> None:
-    if upload.size is None or upload.size == 0:
-        raise ServiceError("empty_file", "The file is empty.")
-    if upload.size > settings.MAX_UPLOAD_BYTES:
-        raise ServiceError(
-            "file_too_large",
-            f"The file is {upload.size / 1048576:.1f} MB; the limit is {settings.MAX_UPLOAD_BYTES // 1048576} MB.",
-            status_code=413,
-        )
-
-
-def document_upload(
-    *,
-    tenant: Tenant,
-    user: AbstractBaseUser | None,
-    upload: UploadedFile,
-    title: str = "",
-    reingest: bool = False,
-    enqueue: bool = True,
-) -> UploadOutcome:
-    """Accept an upload: check it, park the raw bytes in quarantine, queue the worker. Nothing raw goes into the
-    database: title and file name wait beside the bytes until the worker has redacted them.
-
-    Bytes the tenant already uploaded (same SHA-256, not failed) are not ingested again: the existing document
-    is returned with `duplicate=True`. With `reingest=True` that existing document is processed again in place;
-    its chunks are replaced in one transaction when the new ones are ready, so search never sees it half-indexed.
-    `enqueue=False` leaves the document queued for a caller that processes it itself (`manage.py ingest`).
-    """
-    check_storage_allowed(tenant_policy(tenant=tenant))
-    _check_upload(upload)
-    data = upload.read()
-    if len(data) > settings.MAX_UPLOAD_BYTES:  # the declared size may lie
-        raise ServiceError("file_too_large", "The file is larger than the upload limit.", status_code=413)
-    filename = safe_filename(upload.name or "")
-    try:
-        media_type = sniff_media_type(data, filename)
-    except ExtractionError as exc:
-        status = 415 if exc.code == "unsupported_media_type" else 400
-        raise ServiceError(exc.code, exc.message, status_code=status) from exc
-    digest = hashlib.sha256(data).hexdigest()
-
-    alias = _store_alias()
-    with transaction.atomic(using=alias):
-        # Two uploads of the same bytes at once must not both pass the duplicate check.
-        with connections[alias].cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"upload:{tenant.pk}:{digest}"])
-        existing = (
-            Document.objects.select_for_update()
-            .filter(tenant=tenant, content_sha256=digest)
-            .exclude(status=Status.FAILED)
-            .order_by("created_at")
-            .first()
-        )
-        if existing is not None and not reingest:
-            return UploadOutcome(existing, duplicate=True)
-        if existing is not None:
-            return UploadOutcome(_reingest(existing, user, data, filename, title, enqueue), duplicate=True)
-        document_id = uuid.uuid4()
-        _park_raw(document_id, data, filename, title)
-        try:
-            document = Document.objects.create(
-                id=document_id,
-                tenant=tenant,
-                uploaded_by=user,
-                media_type=media_type,
-                size_bytes=len(data),
-                content_sha256=digest,
-                step_started_at=timezone.now(),
-                steps=[{"status": Status.QUEUED, "at": timezone.now().isoformat(), "attempt": 0}],
-            )
-            audit_record(
-                tenant=tenant,
-                actor=user,
-                action="document.uploaded",
-                target=document,
-                details={"media_type": media_type, "size_bytes": len(data)},
-            )
-        except BaseException:
-            _discard_raw(document_id)
-            raise
-        if enqueue:
-            transaction.on_commit(lambda: document_enqueue(document_id=document_id))
-    return UploadOutcome(document, duplicate=False)
-
-
-def _reingest(
-    document: Document, user: AbstractBaseUser | None, data: bytes, filename: str, title: str, enqueue: bool
-) -> Document:
-    if document.in_progress:
-        return document  # already on its way through the pipeline with these very bytes
-    _park_raw(document.pk, data, filename, title or document.title)
-    Document.objects.filter(pk=document.pk).update(
-        status=Status.QUEUED,
-        claim_token=None,
-        attempts=0,
-        error_code="",
-        error_message="",
-        step_started_at=timezone.now(),
-        updated_at=timezone.now(),
-        steps=_steps_append(Status.QUEUED, note="re-ingestion requested"),
-    )
-    audit_record(tenant=document.tenant, actor=user, action="document.reingested", target=document)
-    if enqueue:
-        transaction.on_commit(lambda: document_enqueue(document_id=document.pk))
-    document.refresh_from_db()
-    return document
-
-
-def document_create(
-    *, tenant: Tenant, user: AbstractBaseUser | None, upload: UploadedFile, title: str = "", reingest: bool = False
-) -> Document:
-    """The uploaded document, new or (for bytes the tenant already has) the existing one."""
-    return document_upload(tenant=tenant, user=user, upload=upload, title=title, reingest=reingest).document
-
-
-def document_enqueue(*, document_id: uuid.UUID | str) -> None:
-    """Hand a document to the workers. A broker that is briefly gone must not fail the upload that already
-    committed: the document stays queued and the periodic sweep enqueues it again."""
-    from ingestion.tasks import process_document
-
-    try:
-        process_document.delay(str(document_id))
-    except Exception as exc:  # kombu/redis raise several unrelated types for "broker unreachable"
-        logger.warning("could not enqueue document %s (%s); the sweep will retry", document_id, type(exc).__name__)
-
-
-# --- Processing: queued → extracting → redacting → embedding → indexed | failed --------------------------------------
 
 
 @dataclass
@@ -263,7 +72,7 @@ def document_process(*, document_id: str, batch_size: int | None = None) -> list
         if not isinstance(exc, Exception):  # Ctrl-C in `manage.py ingest`, a worker shutting down
             _release(claimed, token)
             raise
-        transient = _is_transient(exc)
+        transient = is_transient(exc)
         # Hand the documents back: after a database or broker fault the retried task claims them again (if the
         # database is gone too, the sweep does it later).
         try:
@@ -278,7 +87,7 @@ def document_process(*, document_id: str, batch_size: int | None = None) -> list
             document = Document.objects.filter(pk=claimed[0]).first()
             if document is not None:
                 message = f"Processing failed unexpectedly ({type(exc).__name__})."
-                _fail(document, None, "internal_error", message, statuses=(Status.QUEUED,))
+                document_fail(document, None, "internal_error", message, statuses=(Status.QUEUED,))
             return []
         # Find the one document that breaks the batch by processing each alone.
         done: list[str] = []
@@ -298,7 +107,7 @@ def _claim(document_id: str | uuid.UUID, token: uuid.UUID, limit: int) -> list[u
     if target is None:
         return []
     now = timezone.now()
-    with transaction.atomic(using=_store_alias()):
+    with transaction.atomic(using=store_alias()):
         candidates = list(
             Document.objects.select_for_update(skip_locked=True)
             .filter(tenant_id=target["tenant_id"], status=Status.QUEUED)
@@ -338,7 +147,7 @@ def _advance(works: list[_Work], token: uuid.UUID, status: str) -> list[_Work]:
     ids = [work.document.pk for work in works]
     held = Document.objects.filter(pk__in=ids, claim_token=token, status__in=Document.IN_PROGRESS)
     updated = held.update(
-        status=status, step_started_at=timezone.now(), updated_at=timezone.now(), steps=_steps_append(status)
+        status=status, step_started_at=timezone.now(), updated_at=timezone.now(), steps=steps_append(status)
     )
     if updated == len(ids):
         return works
@@ -352,40 +161,8 @@ def _release(ids: list[uuid.UUID], token: uuid.UUID) -> None:
         claim_token=None,
         step_started_at=timezone.now(),
         updated_at=timezone.now(),
-        steps=_steps_append(Status.QUEUED, note="released after a transient fault"),
+        steps=steps_append(Status.QUEUED, note="released after a transient fault"),
     )
-
-
-def _fail(
-    document: Document,
-    token: uuid.UUID | None,
-    code: str,
-    message: str,
-    *,
-    statuses: tuple[str, ...] = Document.IN_PROGRESS,
-) -> bool:
-    """Mark the document failed, if this run still holds it; its raw bytes go once the failure is recorded."""
-    with transaction.atomic(using=_store_alias()):
-        held = Document.objects.filter(pk=document.pk, status__in=statuses)
-        if token is not None:
-            held = held.filter(claim_token=token)
-        updated = held.update(
-            status=Status.FAILED,
-            claim_token=None,
-            error_code=code,
-            error_message=message,
-            finished_at=timezone.now(),
-            updated_at=timezone.now(),
-            step_started_at=timezone.now(),
-            steps=_steps_append(Status.FAILED, note=code),
-        )
-        if updated:
-            audit_record(
-                tenant=document.tenant, actor=None, action="document.failed", target=document, details={"code": code}
-            )
-    if updated:
-        _discard_raw(document.pk)
-    return bool(updated)
 
 
 def _process_claimed(claimed: list[uuid.UUID], token: uuid.UUID) -> list[str]:
@@ -399,7 +176,7 @@ def _process_claimed(claimed: list[uuid.UUID], token: uuid.UUID) -> list[str]:
         check_processing_allowed(policy, backend_region=settings.CLEANROOM_REGION, what="embedding model")
     except ServiceError as exc:
         for document in documents:
-            _fail(document, token, exc.code, exc.message)
+            document_fail(document, token, exc.code, exc.message)
         return []
 
     timings: dict[str, float] = {}
@@ -412,14 +189,16 @@ def _process_claimed(claimed: list[uuid.UUID], token: uuid.UUID) -> list[str]:
         try:
             _extract_one(work)
         except (ExtractionError, ServiceError) as exc:
-            _fail(document, token, exc.code, exc.message)
+            document_fail(document, token, exc.code, exc.message)
             continue
         except Exception as exc:
-            if _is_transient(exc):
+            if is_transient(exc):
                 raise
             # The message of an arbitrary exception may quote document text: log and store only its type.
             logger.error("document %s failed in extraction: %s", document.pk, type(exc).__name__)
-            _fail(document, token, "internal_error", f"Text extraction failed unexpectedly ({type(exc).__name__}).")
+            document_fail(
+                document, token, "internal_error", f"Text extraction failed unexpectedly ({type(exc).__name__})."
+            )
             continue
         works.append(work)
 
@@ -448,7 +227,7 @@ def _process_claimed(claimed: list[uuid.UUID], token: uuid.UUID) -> list[str]:
 
     stored = _store(ready, vectors, token, policy)
     for document_id in stored:
-        _discard_raw(document_id)
+        discard_raw(document_id)
     timings["store"] = time.perf_counter() - clock
     logger.info(
         "batch: %d documents claimed, %d indexed, %d chunks; %s",
@@ -470,7 +249,7 @@ def _redact_and_chunk_many(works: list[_Work], token: uuid.UUID) -> list[_Work]:
     try:
         results = pii_policy_apply_many(tenant=works[0].document.tenant, batches=[_redaction_input(w) for w in works])
     except Exception as exc:
-        if _is_transient(exc):
+        if is_transient(exc):
             raise
         return [work for work in works if _redact_and_chunk(work, token)]
     return [work for work, result in zip(works, results, strict=True) if _redact_and_chunk(work, token, result)]
@@ -484,13 +263,13 @@ def _redact_and_chunk(work: _Work, token: uuid.UUID, result: PolicyResult | Serv
             raise result
         _redaction_take(work, result or pii_policy_apply(tenant=work.document.tenant, texts=_redaction_input(work)))
     except ServiceError as exc:
-        _fail(work.document, token, exc.code, exc.message)
+        document_fail(work.document, token, exc.code, exc.message)
         return False
     except Exception as exc:
-        if _is_transient(exc):
+        if is_transient(exc):
             raise
         logger.error("document %s failed in redaction: %s", work.document.pk, type(exc).__name__)
-        _fail(work.document, token, "internal_error", f"Redaction failed unexpectedly ({type(exc).__name__}).")
+        document_fail(work.document, token, "internal_error", f"Redaction failed unexpectedly ({type(exc).__name__}).")
         return False
     work.extracted = None  # drop the raw text as soon as it is no longer needed
     work.pieces = chunk_sections(
@@ -499,13 +278,13 @@ def _redact_and_chunk(work: _Work, token: uuid.UUID, result: PolicyResult | Serv
         overlap_words=settings.CHUNK_OVERLAP_WORDS,
     )
     if not work.pieces:
-        _fail(work.document, token, "no_text", "No text was left to index after extraction.")
+        document_fail(work.document, token, "no_text", "No text was left to index after extraction.")
         return False
     return True
 
 
 def _extract_one(work: _Work) -> None:
-    raw_path, meta_path = _quarantine_paths(work.document.pk)
+    raw_path, meta_path = quarantine_paths(work.document.pk)
     try:
         data = raw_path.read_bytes()
     except FileNotFoundError as exc:
@@ -561,7 +340,7 @@ def _store(works: list[_Work], vectors: np.ndarray, token: uuid.UUID, policy: An
         offsets.append(position)
         position += len(work.pieces)
     stored: list[uuid.UUID] = []
-    with transaction.atomic(using=_store_alias()):
+    with transaction.atomic(using=store_alias()):
         # Locking the rows makes a concurrent delete or sweep wait for this commit instead of racing it.
         held = set(
             Document.objects.select_for_update()
@@ -612,7 +391,7 @@ def _store(works: list[_Work], vectors: np.ndarray, token: uuid.UUID, policy: An
                 finished_at=now,
                 updated_at=now,
                 step_started_at=now,
-                steps=_steps_append(Status.INDEXED),
+                steps=steps_append(Status.INDEXED),
             )
             redaction_findings_save(document=work.document, result=work.pii)
             audit_record(
@@ -624,87 +403,3 @@ def _store(works: list[_Work], vectors: np.ndarray, token: uuid.UUID, policy: An
             )
             stored.append(work.document.pk)
     return stored
-
-
-def _is_transient(exc: BaseException) -> bool:
-    from ingestion.tasks import TRANSIENT_ERRORS
-
-    return isinstance(exc, TRANSIENT_ERRORS)
-
-
-# --- The sweep: documents whose worker vanished ----------------------------------------------------------------------
-
-
-class SweepResult(NamedTuple):
-    requeued: list[str]
-    failed: list[str]
-    reenqueued: list[str]
-
-
-def documents_requeue_stuck(*, older_than: timedelta | None = None) -> SweepResult:
-    """Re-queue documents that have sat in a processing step longer than `older_than` (their worker died:
-    SIGKILL, out of memory, a lost machine); fail those that were already tried INGEST_MAX_ATTEMPTS times, so
-    that a file that kills workers cannot do so forever. Documents queued that long get their task sent again
-    (the broker may have lost it); tasks are idempotent, so a duplicate costs one query."""
-    limit = older_than if older_than is not None else timedelta(seconds=settings.INGEST_STUCK_AFTER_SECONDS)
-    cutoff = timezone.now() - limit
-    with transaction.atomic(using=_store_alias()):
-        stuck = list(
-            Document.objects.select_for_update(skip_locked=True, of=("self",)).filter(
-                status__in=Document.IN_PROGRESS, step_started_at__lt=cutoff
-            )
-        )
-        exhausted = [d for d in stuck if d.attempts >= settings.INGEST_MAX_ATTEMPTS]
-        retrying = [d for d in stuck if d.attempts < settings.INGEST_MAX_ATTEMPTS]
-        retry = [d.pk for d in retrying]
-        Document.objects.filter(pk__in=retry).update(
-            status=Status.QUEUED,
-            claim_token=None,
-            step_started_at=timezone.now(),
-            updated_at=timezone.now(),
-            steps=_steps_append(Status.QUEUED, note="re-queued: the worker stopped answering"),
-        )
-        for document in exhausted:
-            _fail(
-                document,
-                None,
-                "processing_interrupted",
-                f"Processing was interrupted {document.attempts} times (a worker stopped while handling this file).",
-            )
-        for document in retrying:
-            audit_record(
-                tenant=document.tenant,
-                actor=None,
-                action="document.requeued",
-                target=document,
-                details={"attempts": document.attempts},
-            )
-        waiting = list(
-            Document.objects.filter(status=Status.QUEUED, step_started_at__lt=cutoff).values_list("pk", flat=True)
-        )
-        for pk in [*retry, *waiting]:
-            transaction.on_commit(lambda pk=pk: document_enqueue(document_id=pk), using=_store_alias())
-    if retry or exhausted:
-        logger.warning("sweep: re-queued %d stuck documents, failed %d", len(retry), len(exhausted))
-    return SweepResult(
-        requeued=[str(pk) for pk in retry],
-        failed=[str(d.pk) for d in exhausted],
-        reenqueued=[str(pk) for pk in waiting],
-    )
-
-
-def document_delete(*, tenant: Tenant, user: AbstractBaseUser | None, document: Document) -> None:
-    if document.tenant_id != tenant.pk:
-        raise ServiceError("not_found", "No such document.", status_code=404)
-    document_pk = document.pk
-    alias = document._state.db or _store_alias()
-    with transaction.atomic(using=alias):
-        document.delete()  # chunks and their vectors go with it, in this transaction
-        audit_record(
-            tenant=tenant,
-            actor=user,
-            action="document.deleted",
-            target=None,
-            details={"document_id": str(document_pk)},
-        )
-        transaction.on_commit(lambda: _discard_raw(document_pk), using=alias)

@@ -1,0 +1,31 @@
+"""The one tenant resolution, for the API (cleanroom/tenants/permissions.py) and the web UI (web.py) alike: a
+request's tenant is its API token's, or else the one chosen in its web session (else the user's first)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from rest_framework.request import Request
+
+from cleanroom.routing import region_enter
+from cleanroom.tenants.models import ApiToken, Membership
+from cleanroom.tenants.selectors import membership_for
+
+SESSION_TENANT_KEY = "cleanroom_tenant_id"
+
+
+def request_membership(request: HttpRequest | Request) -> Membership | None:
+    """Pin `request.membership` and `request.tenant` once per request and enter the tenant's region store (its
+    documents and chunks live there). None: the request belongs to no tenant."""
+    if hasattr(request, "membership"):
+        return request.membership
+    membership = None
+    auth = getattr(request, "auth", None)  # DRF's Request only: the token that authenticated it
+    if isinstance(auth, ApiToken):
+        membership = auth.membership
+    elif request.user is not None and request.user.is_authenticated:
+        membership = membership_for(user=request.user, tenant_id=request.session.get(SESSION_TENANT_KEY))
+    request.membership = membership  # type: ignore[union-attr]
+    request.tenant = membership.tenant if membership is not None else None  # type: ignore[union-attr]
+    if membership is not None:
+        region_enter(membership.tenant)
+    return membership

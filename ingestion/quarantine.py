@@ -1,0 +1,40 @@
+"""Quarantine: the raw bytes of an upload (and its unredacted title and file name) wait here, outside the
+database, until a worker has redacted them; they are deleted once the document is indexed or has failed."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+
+
+def quarantine_paths(document_id: uuid.UUID | str) -> tuple[Path, Path]:
+    base = Path(settings.UPLOAD_DIR) / str(document_id)
+    return base.with_suffix(".bin"), base.with_suffix(".json")
+
+
+def discard_raw(document_id: uuid.UUID | str) -> None:
+    for path in quarantine_paths(document_id):
+        path.unlink(missing_ok=True)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write through a temporary file and rename, so that a reader never sees half a file."""
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def park_raw(document_id: uuid.UUID, data: bytes, filename: str, title: str) -> None:
+    raw_path, meta_path = quarantine_paths(document_id)
+    _write_private(raw_path, data)
+    _write_private(meta_path, json.dumps({"filename": filename, "title": title.strip()[:300]}).encode())
