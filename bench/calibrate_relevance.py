@@ -111,6 +111,10 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cleanroom.settings")
     import django
 
+    from cleanroom.bootstrap import bootstrap
+
+    bootstrap()  # data dir, keys, the embedded PostgreSQL: settings only read the environment
+
     django.setup()
     from django.conf import settings
 

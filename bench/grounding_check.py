@@ -57,6 +57,9 @@ def main() -> None:
     from django.conf import settings
 
     settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = "grounding_check_cleanroom"
+    from cleanroom.bootstrap import bootstrap
+
+    bootstrap()  # data dir, keys, the embedded PostgreSQL: settings only read the environment
     django.setup()
     from django.db import connection
 

@@ -120,6 +120,9 @@ def main() -> None:
     from django.conf import settings
 
     os.environ["CLEANROOM_CELERY_QUEUE"] = queue
+    from cleanroom.bootstrap import bootstrap
+
+    bootstrap()  # data dir, keys, the embedded PostgreSQL: settings only read the environment
     django.setup()
 
     from django.core.files.uploadedfile import SimpleUploadedFile

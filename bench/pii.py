@@ -313,7 +313,7 @@ def retrieval_proxy(corpus: Path, *, limit: int) -> dict:
 
 
 def india_recall(per_kind: int, seed: int = 20261125) -> dict[str, dict[str, float]]:
-    """Recall per kind on the generated Indian set (tests/india_set.py): `redacted` when every letter and digit
+    """Recall per kind on the generated Indian set (tests/helpers/india_set.py): `redacted` when every letter and digit
     of the value is inside a redaction (an honorific before a name may stay), `typed` when also with its type."""
     import random
     import re
@@ -321,7 +321,7 @@ def india_recall(per_kind: int, seed: int = 20261125) -> dict[str, dict[str, flo
     from cleanroom.pii.engine import detect_many
     from cleanroom.pii.entities import DEFAULT_REDACT_ENTITIES
     from cleanroom.pii.redaction import resolve_overlaps
-    from tests.india_set import build, invalid_aadhaar_lookalikes
+    from tests.helpers.india_set import build, invalid_aadhaar_lookalikes
 
     rng = random.Random(seed)
     samples = build(rng, per_kind)

@@ -119,6 +119,9 @@ def setup_django(fresh: bool) -> None:
     from django.conf import settings
 
     settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = "bench_cleanroom"
+    from cleanroom.bootstrap import bootstrap
+
+    bootstrap()  # data dir, keys, the embedded PostgreSQL: settings only read the environment
     django.setup()
     from django.db import connection
 

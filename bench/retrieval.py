@@ -98,6 +98,10 @@ def setup_django(*, eager: bool = True) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cleanroom.settings")
     import django
 
+    from cleanroom.bootstrap import bootstrap
+
+    bootstrap()  # data dir, keys, the embedded PostgreSQL: settings only read the environment
+
     django.setup()
     from cleanroom.celery import app
 

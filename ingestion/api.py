@@ -7,9 +7,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cleanroom.access.permissions import IsTenantEditor, IsTenantMember
 from cleanroom.api import Pagination
 from cleanroom.errors import ServiceError
-from cleanroom.tenants.permissions import IsTenantEditor, IsTenantMember
 from ingestion.deletion import document_delete
 from ingestion.models import Document
 from ingestion.selectors import document_get, document_list

@@ -6,9 +6,9 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cleanroom.access.web import tenant_view
 from cleanroom.errors import ServiceError
 from cleanroom.tenants.models import Role
-from cleanroom.tenants.web import tenant_view
 from ingestion.deletion import document_delete
 from ingestion.models import Document
 from ingestion.selectors import chunk_list, document_get, document_list

@@ -5,8 +5,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from cleanroom.access.web import tenant_view
 from cleanroom.errors import ServiceError
-from cleanroom.tenants.web import tenant_view
 from retrieval.llm import available_models
 from retrieval.services import question_answer
 

@@ -20,6 +20,14 @@ settings.CELERY_BROKER_URL = os.environ.get("CLEANROOM_TEST_REDIS_URL", "redis:/
 settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Settings only read the environment; like manage.py, the suite makes the key files and starts the embedded
+    # PostgreSQL itself, before pytest-django creates the test databases.
+    from cleanroom.bootstrap import bootstrap
+
+    bootstrap()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _small_answer_model() -> None:
     # The default 1.5B model answers well but is slow to load; the tests check the plumbing with a tiny one.

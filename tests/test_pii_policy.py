@@ -29,7 +29,7 @@ from cleanroom.vault.services import vault_reveal
 from ingestion.models import Chunk, Document, ValueFinding
 from ingestion.pipeline import document_process
 from tests.conftest import ingest, upload
-from tests.samples import aadhaar
+from tests.helpers.samples import aadhaar
 
 KEY = b"k" * 32
 TOKEN = re.compile(r"<PERSON_[0-9a-f]{8}>")

@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from cleanroom.tenants.models import Tenant
 from tests.conftest import make_actor
 from tests.integration.conftest import ROOT, _database_env
-from tests.samples import aadhaar, make_docx, pan
+from tests.helpers.samples import aadhaar, make_docx, pan
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

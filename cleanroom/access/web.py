@@ -1,5 +1,5 @@
 """The server-rendered UI's guard: a signed-in member of a tenant, with at least a role (the tenant itself comes
-from the one resolution the API uses too: cleanroom/tenants/resolution.py)."""
+from the one resolution the API uses too: cleanroom/access/resolution.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from cleanroom.access.resolution import request_membership
 from cleanroom.tenants.models import Role
-from cleanroom.tenants.resolution import request_membership
 
 View = Callable[..., HttpResponse]
 

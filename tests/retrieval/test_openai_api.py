@@ -19,7 +19,7 @@ from retrieval.llm import (
     resolve_model_path,
 )
 from tests.conftest import ingest
-from tests.llama_server import LlamaServer
+from tests.helpers.llama_server import LlamaServer
 
 POLICY = (
     b"Travel policy.\n\nTrain travel is booked in second class. Flights need approval from a director and are "

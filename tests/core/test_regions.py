@@ -9,7 +9,7 @@ from pathlib import Path
 from cleanroom import embedded
 from cleanroom.routing import RegionRouter
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_single_region_deployments_route_everything_to_default(settings):
@@ -35,7 +35,7 @@ def test_two_embedded_postgresql_regions_keep_each_tenant_in_its_store(tmp_path)
     }
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/regions/scenario_two_regions.py"],
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/helpers/scenario_two_regions.py"],
             cwd=ROOT,
             env=env,
             capture_output=True,

@@ -7,7 +7,7 @@ import pytest
 
 from ingestion import extraction
 from ingestion.extraction import ExtractionError, extract, sniff_media_type
-from tests.samples import make_docx, make_eml, make_pdf, make_pptx, make_xlsx
+from tests.helpers.samples import make_docx, make_eml, make_pdf, make_pptx, make_xlsx
 
 
 def test_pdf_text_keeps_page_numbers():

@@ -1,4 +1,4 @@
-"""The one tenant resolution, for the API (cleanroom/tenants/permissions.py) and the web UI (web.py) alike: a
+"""The one tenant resolution, for the API (cleanroom/access/permissions.py) and the web UI (web.py) alike: a
 request's tenant is its API token's, or else the one chosen in its web session (else the user's first)."""
 
 from __future__ import annotations

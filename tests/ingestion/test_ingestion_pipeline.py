@@ -15,7 +15,7 @@ from ingestion.models import Chunk, Document
 from ingestion.pipeline import _advance, _claim, _Work, document_process
 from ingestion.sweep import documents_requeue_stuck
 from tests.conftest import ingest, upload
-from tests.samples import make_xlsx
+from tests.helpers.samples import make_xlsx
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from ingestion.models import Chunk, Document
 from ingestion.pipeline import document_process
 from tests.conftest import ingest, upload
-from tests.samples import make_pdf
+from tests.helpers.samples import make_pdf
 
 TEXT = b"Expense policy.\n\nTaxis are reimbursed up to 40 EUR per ride with a receipt.\n"
 

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from ingestion.models import Chunk, Document
-from tests.samples import make_docx, make_eml, make_pptx, make_xlsx
+from tests.helpers.samples import make_docx, make_eml, make_pptx, make_xlsx
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING
 from rest_framework import permissions
 from rest_framework.request import Request
 
+from cleanroom.access.resolution import request_membership
 from cleanroom.tenants.models import Role
-from cleanroom.tenants.resolution import request_membership
 
 if TYPE_CHECKING:  # rest_framework.views imports the permission classes named in settings
     from rest_framework.views import APIView

@@ -1,4 +1,4 @@
-"""Run by tests/test_regions.py in a child pytest whose settings have two region stores, each a real embedded
+"""Run by tests/core/test_regions.py in a child pytest whose settings have two region stores, each a real embedded
 PostgreSQL: "in" is the default database, "eu" a second server (CLEANROOM_REGIONS). Not collected on its own."""
 
 from __future__ import annotations
