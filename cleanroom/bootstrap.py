@@ -14,6 +14,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from cleanroom import embedded
+
 _done = False
 
 
@@ -67,8 +69,6 @@ def bootstrap() -> None:
     if _done:
         return
     from django.conf import settings
-
-    from cleanroom import embedded
 
     Path(settings.DATA_DIR).mkdir(parents=True, exist_ok=True)
     # Keys the settings found missing (a fresh data directory): generate them, then hand them to the settings.

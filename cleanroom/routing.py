@@ -16,36 +16,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.conf import settings
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 
 from cleanroom.policies.selectors import tenant_policy
+from cleanroom.regions import DEFAULT_ALIAS, region_aliases, region_stores, storage_region
 
 # Apps whose rows hold (redacted) tenant content, or statistics of it, and therefore live in a region store.
 REGION_APPS = frozenset({"ingestion", "retrieval", "vault"})
-DEFAULT_ALIAS = "default"
 _FK_TARGET_APPS = frozenset({"tenants", "auth", "contenttypes"})
 
 _region: contextvars.ContextVar[str | None] = contextvars.ContextVar("cleanroom_region", default=None)
-
-
-def region_stores() -> dict[str, str]:
-    """Region name -> database alias, for every region this deployment has a store in."""
-    configured: dict[str, str] = getattr(settings, "CLEANROOM_REGIONS", {}) or {}
-    if not configured:
-        return {settings.CLEANROOM_REGION: DEFAULT_ALIAS}
-    return {name: (DEFAULT_ALIAS if url == "default" else f"region_{name}") for name, url in configured.items()}
-
-
-def region_aliases() -> set[str]:
-    return set(region_stores().values())
-
-
-def storage_region(allowed: tuple[str, ...] | list[str]) -> str | None:
-    """The first allowed region (in the rule's order) that has a store here, or None."""
-    stores = region_stores()
-    return next((region for region in allowed if region in stores), None)
 
 
 def tenant_region(tenant: Any) -> str | None:

@@ -9,6 +9,7 @@ import numpy as np
 from django.db import connections, router, transaction
 
 from cleanroom.tenants.models import Tenant
+from ingestion.embeddings import embed
 from ingestion.models import Chunk
 from retrieval.fusion import BM25_B, BM25_K1, RRF_K, bm25_idf, rrf_fuse, sql_identifier, tsquery_any
 
@@ -240,8 +241,6 @@ def chunk_search(
     vector = None
     if mode != "lexical" or query_vector is not None:
         if query_vector is None:
-            from ingestion.embeddings import embed
-
             query_vector = embed([query])[0]
         vector = _vector_literal(query_vector)
     depth = max(k, depth if depth is not None else (HYBRID_DEPTH if mode == "hybrid" else k))

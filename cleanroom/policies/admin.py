@@ -2,12 +2,18 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from cleanroom.audit.services import audit_record
-from cleanroom.pii.entities import entity_choices
-from cleanroom.policies.models import AllowTerm, CustomRecognizer, EntityRule, ResidencyRule
+from cleanroom.pii.entities import DEFAULT_REDACT_ENTITIES, ENTITY_TYPES, entity_choices
+from cleanroom.policies.models import AllowTerm, CustomRecognizer, EntityRule, ResidencyRule, default_redact_entities
+from cleanroom.regions import region_stores
 from cleanroom.tenants.models import region_choices
+
+
+def weakened_types(redact_entities: list[str]) -> list[str]:
+    """The default policy's types that `redact_entities` leaves in the clear."""
+    return [name for name in DEFAULT_REDACT_ENTITIES if name not in set(redact_entities)]
 
 
 class ResidencyRuleForm(forms.ModelForm):
@@ -23,17 +29,52 @@ class ResidencyRuleForm(forms.ModelForm):
         required=False,
         help_text=ResidencyRule._meta.get_field("processing_regions").help_text,
     )
+    # A new rule starts from the default policy: a rule that only sets a region must not switch redaction off.
     redact_entities = forms.MultipleChoiceField(
         choices=entity_choices,
+        initial=default_redact_entities,
         widget=forms.CheckboxSelectMultiple,
         required=False,
         help_text=ResidencyRule._meta.get_field("redact_entities").help_text
         + " Untick a type only when the documents need it and the law allows it.",
     )
+    confirm_weaker = forms.BooleanField(
+        required=False,
+        label="I confirm that this rule redacts less than the default policy",
+        help_text="Needed when a type the default policy removes (names, contact details, government and "
+        "financial identifiers) is unticked: those values will then be indexed verbatim. The change is audited.",
+    )
 
     class Meta:
         model = ResidencyRule
         fields = ["tenant", "storage_regions", "processing_regions", "redact_entities", "retention_days"]
+
+    def clean_storage_regions(self) -> list[str]:
+        regions: list[str] = self.cleaned_data["storage_regions"]
+        missing = [region for region in regions if region not in region_stores()]
+        if missing:
+            raise forms.ValidationError(
+                f"No store is configured for region(s) {', '.join(missing)} in this deployment "
+                f"(stores: {', '.join(sorted(region_stores()))}); documents could not be stored there. "
+                "Configure CLEANROOM_REGIONS first, or choose a region that has a store.",
+                code="no_store",
+            )
+        return regions
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        weaker = weakened_types(cleaned.get("redact_entities") or [])
+        if weaker and not cleaned.get("confirm_weaker"):
+            labels = ", ".join(ENTITY_TYPES[name] for name in weaker)
+            self.add_error(
+                "confirm_weaker",
+                forms.ValidationError(
+                    f"This rule would index {labels} verbatim. Tick the confirmation to redact less than the "
+                    "default policy, or tick those types again.",
+                    code="weaker_than_default",
+                ),
+            )
+        return cleaned
 
 
 @admin.register(ResidencyRule)
@@ -44,6 +85,15 @@ class ResidencyRuleAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:  # noqa: ANN001
         super().save_model(request, obj, form, change)
+        weaker = weakened_types(obj.redact_entities)
+        if weaker:
+            self.message_user(
+                request,
+                "This rule redacts less than the default policy: "
+                + ", ".join(ENTITY_TYPES[name] for name in weaker)
+                + " will be indexed verbatim from the next upload on.",
+                messages.WARNING,
+            )
         audit_record(
             tenant=obj.tenant,
             actor=request.user,
@@ -51,6 +101,7 @@ class ResidencyRuleAdmin(admin.ModelAdmin):
             target=obj,
             details={
                 "changed_fields": sorted(form.changed_data),
+                "weaker_than_default": weaker,
                 "storage_regions": obj.storage_regions,
                 "processing_regions": obj.processing_regions,
                 "redact_entities": obj.redact_entities,
