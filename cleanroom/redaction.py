@@ -2,7 +2,7 @@
 /api/v1/query, /api/v1/search or the OpenAI endpoint, a stored text the leak scan re-reads) is rewritten here,
 under its tenant's policy: per-type actions and thresholds, allow-list, custom recognizers and pseudonyms.
 
-A second path to redaction would be a second, weaker guarantee; tests/core/test_redaction_door.py holds every
+A second path to redaction would be a second, weaker guarantee; tests/retrieval/test_redaction_door.py holds every
 path to this one.
 """
 

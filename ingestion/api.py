@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cleanroom.access.permissions import IsTenantEditor, IsTenantMember
+from cleanroom.access.resolution import request_actor, request_tenant
 from cleanroom.api import Pagination
 from cleanroom.errors import ServiceError
 from ingestion.deletion import document_delete
@@ -81,7 +82,7 @@ class DocumentListApi(APIView):
                 f"status must be one of {', '.join(Document.Status.values)}.",
                 status_code=400,
             )
-        page = paginator.paginate_queryset(document_list(tenant=request.tenant, status=status_filter), request)
+        page = paginator.paginate_queryset(document_list(tenant=request_tenant(request), status=status_filter), request)
         return paginator.get_paginated_response(DocumentOutputSerializer(page, many=True).data)
 
     @extend_schema(
@@ -92,14 +93,14 @@ class DocumentListApi(APIView):
     )
     def post(self, request: Request) -> Response:
         # Copying request.data would deep-copy the uploaded file; pick the fields instead.
-        data = {key: request.data[key] for key in ("file", "title", "reingest") if key in request.data}
+        data = {key: request.data[key] for key in ("file", "title", "reingest") if key in request.data}  # type: ignore[call-overload]  # a QueryDict
         if "reingest" not in data and "reingest" in request.query_params:
             data["reingest"] = request.query_params["reingest"]
         serializer = DocumentUploadSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         outcome = document_upload(
-            tenant=request.tenant,
-            user=request.user,
+            tenant=request_tenant(request),
+            user=request_actor(request),
             upload=serializer.validated_data["file"],
             title=serializer.validated_data.get("title", ""),
             reingest=serializer.validated_data["reingest"],
@@ -117,7 +118,7 @@ class DocumentDetailApi(APIView):
         return [IsTenantEditor()] if self.request.method == "DELETE" else [IsTenantMember()]
 
     def _get(self, request: Request, document_id: str) -> Document:
-        document = document_get(tenant=request.tenant, document_id=document_id)
+        document = document_get(tenant=request_tenant(request), document_id=document_id)
         if document is None:
             raise ServiceError("not_found", "No such object.", status_code=404)
         return document
@@ -127,5 +128,7 @@ class DocumentDetailApi(APIView):
         return Response(DocumentOutputSerializer(self._get(request, document_id)).data)
 
     def delete(self, request: Request, document_id: str) -> Response:
-        document_delete(tenant=request.tenant, user=request.user, document=self._get(request, document_id))
+        document_delete(
+            tenant=request_tenant(request), user=request_actor(request), document=self._get(request, document_id)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -117,7 +117,8 @@ def _claim(document_id: str | uuid.UUID, token: uuid.UUID, limit: int) -> list[u
         )
         if not candidates or str(candidates[0][0]) != str(document_id):
             return []  # another worker holds it
-        chosen, total = [], 0
+        chosen: list[uuid.UUID] = []
+        total = 0
         for pk, size in candidates:
             if chosen and total + size > settings.INGEST_BATCH_BYTES:
                 break

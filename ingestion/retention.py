@@ -20,7 +20,7 @@ def retention_purge(*, now: Any = None) -> list[str]:
     now = now or timezone.now()
     purged: list[str] = []
     for rule in ResidencyRule.objects.filter(retention_days__isnull=False).select_related("tenant"):
-        cutoff = now - timedelta(days=rule.retention_days)
+        cutoff = now - timedelta(days=rule.retention_days or 0)  # the filter excludes None
         with tenant_scope(rule.tenant):
             expired = list(Document.objects.filter(tenant=rule.tenant, created_at__lt=cutoff))
         for document in expired:

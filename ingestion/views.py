@@ -6,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cleanroom.access.resolution import pinned_membership, request_actor, request_tenant
 from cleanroom.access.web import tenant_view
 from cleanroom.errors import ServiceError
 from cleanroom.tenants.models import Role
@@ -19,7 +20,7 @@ from ingestion.upload import document_upload
 @tenant_view()
 def documents(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        if not request.membership.has_role(Role.EDITOR):
+        if not pinned_membership(request).has_role(Role.EDITOR):
             messages.error(request, "Your role in this tenant does not allow uploading documents.")
             return redirect("web:documents")
         upload = request.FILES.get("file")
@@ -29,8 +30,8 @@ def documents(request: HttpRequest) -> HttpResponse:
         reingest = request.POST.get("reingest") in ("true", "on", "1")
         try:
             outcome = document_upload(
-                tenant=request.tenant,
-                user=request.user,
+                tenant=request_tenant(request),
+                user=request_actor(request),
                 upload=upload,
                 title=request.POST.get("title", ""),
                 reingest=reingest,
@@ -43,8 +44,10 @@ def documents(request: HttpRequest) -> HttpResponse:
                 return redirect("web:document", outcome.document.pk)
             messages.success(request, "Uploaded. Personal data is being removed before the document is indexed.")
         return redirect("web:documents")
-    page = Paginator(document_list(tenant=request.tenant), 25).get_page(request.GET.get("page"))
-    return render(request, "documents/list.html", {"page": page, "can_edit": request.membership.has_role(Role.EDITOR)})
+    page = Paginator(document_list(tenant=request_tenant(request)), 25).get_page(request.GET.get("page"))
+    return render(
+        request, "documents/list.html", {"page": page, "can_edit": pinned_membership(request).has_role(Role.EDITOR)}
+    )
 
 
 @require_GET
@@ -54,7 +57,7 @@ def documents_status(request: HttpRequest) -> JsonResponse:
     ids = [value for value in request.GET.get("ids", "").split(",") if value][:100]
     rows = []
     for document_id in ids:
-        document = document_get(tenant=request.tenant, document_id=document_id)
+        document = document_get(tenant=request_tenant(request), document_id=document_id)
         if document is not None:
             rows.append(
                 {
@@ -71,7 +74,7 @@ def documents_status(request: HttpRequest) -> JsonResponse:
 
 
 def _document_or_404(request: HttpRequest, document_id: str) -> Document:
-    document = document_get(tenant=request.tenant, document_id=document_id)
+    document = document_get(tenant=request_tenant(request), document_id=document_id)
     if document is None:
         raise Http404("No such document.")
     return document
@@ -86,8 +89,8 @@ def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
         "documents/detail.html",
         {
             "document": document,
-            "chunks": chunk_list(tenant=request.tenant, document=document)[:200],
-            "can_edit": request.membership.has_role(Role.EDITOR),
+            "chunks": chunk_list(tenant=request_tenant(request), document=document)[:200],
+            "can_edit": pinned_membership(request).has_role(Role.EDITOR),
         },
     )
 
@@ -96,6 +99,6 @@ def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
 @tenant_view(Role.EDITOR)
 def document_remove(request: HttpRequest, document_id: str) -> HttpResponse:
     document = _document_or_404(request, document_id)
-    document_delete(tenant=request.tenant, user=request.user, document=document)
+    document_delete(tenant=request_tenant(request), user=request_actor(request), document=document)
     messages.success(request, "The document, its chunks and its vectors were deleted.")
     return redirect("web:documents")

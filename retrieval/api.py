@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cleanroom.access.resolution import request_actor, request_tenant
 from cleanroom.errors import ServiceError
 from retrieval.search import passage_search
 from retrieval.selectors import SEARCH_MODES
@@ -90,9 +91,9 @@ class QueryApi(APIView):
         data = serializer.validated_data
         # Residency, model and retrieval errors surface here, before a streamed response has committed to 200.
         prepared = question_prepare(
-            tenant=request.tenant, question=data["question"], top_k=data["top_k"], model=data.get("model")
+            tenant=request_tenant(request), question=data["question"], top_k=data["top_k"], model=data.get("model")
         )
-        stream = answer_stream(prepared=prepared, user=request.user)
+        stream = answer_stream(prepared=prepared, user=request_actor(request))
         if data["stream"]:
             return event_stream_response(_query_events(stream))
         *_, answer = stream
@@ -126,8 +127,8 @@ class SearchApi(APIView):
         serializer = SearchInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         hits = passage_search(
-            tenant=request.tenant,
-            user=request.user,
+            tenant=request_tenant(request),
+            user=request_actor(request),
             query=serializer.validated_data["query"],
             top_k=serializer.validated_data["top_k"],
             mode=serializer.validated_data["mode"],

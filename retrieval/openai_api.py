@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cleanroom.access.resolution import request_actor, request_tenant
 from cleanroom.errors import ServiceError
 from retrieval.api import event_stream_response
 from retrieval.llm import available_models
@@ -105,13 +106,13 @@ class ChatCompletionsApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         prepared = question_prepare(
-            tenant=request.tenant,
+            tenant=request_tenant(request),
             question=_question(data["messages"]),
             top_k=data["top_k"],
             model=data.get("model") or None,
             max_tokens=data.get("max_completion_tokens") or data.get("max_tokens"),
         )
-        stream = answer_stream(prepared=prepared, user=request.user)
+        stream = answer_stream(prepared=prepared, user=request_actor(request))
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         model = prepared.backend.model_id if prepared.backend else (data.get("model") or _default_model())

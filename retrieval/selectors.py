@@ -172,7 +172,8 @@ def _lexical_ranking(
     everything = [term for term, _ in terms]
 
     # First pass: the rarest terms, up to about SEED_CANDIDATES chunks holding them (at least one term).
-    seed, rows_seen = [], 0
+    seed: list[str] = []
+    rows_seen = 0
     for term, _, df in rows:
         if seed and rows_seen + df > SEED_CANDIDATES:
             break

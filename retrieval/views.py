@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from cleanroom.access.resolution import request_actor, request_tenant
 from cleanroom.access.web import tenant_view
 from cleanroom.errors import ServiceError
 from retrieval.llm import available_models
@@ -36,7 +37,11 @@ def ask(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 context["answer"] = question_answer(
-                    tenant=request.tenant, user=request.user, question=question, top_k=top_k, model=model
+                    tenant=request_tenant(request),
+                    user=request_actor(request),
+                    question=question,
+                    top_k=top_k,
+                    model=model,
                 )
             except ServiceError as exc:
                 context["error"] = exc.message

@@ -3,11 +3,13 @@ request's tenant is its API token's, or else the one chosen in its web session (
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from rest_framework.request import Request
 
 from cleanroom.routing import region_enter
-from cleanroom.tenants.models import ApiToken, Membership
+from cleanroom.tenants.models import ApiToken, Membership, Tenant
 from cleanroom.tenants.selectors import membership_for
 
 SESSION_TENANT_KEY = "cleanroom_tenant_id"
@@ -24,8 +26,26 @@ def request_membership(request: HttpRequest | Request) -> Membership | None:
         membership = auth.membership
     elif request.user is not None and request.user.is_authenticated:
         membership = membership_for(user=request.user, tenant_id=request.session.get(SESSION_TENANT_KEY))
-    request.membership = membership  # type: ignore[union-attr]
-    request.tenant = membership.tenant if membership is not None else None  # type: ignore[union-attr]
+    request.membership = membership  # type: ignore[attr-defined]  # pinned on the request, as Django does .user
+    request.tenant = membership.tenant if membership is not None else None  # type: ignore[attr-defined]
     if membership is not None:
         region_enter(membership.tenant)
     return membership
+
+
+def pinned_membership(request: HttpRequest | Request) -> Membership:
+    """The membership of a request that passed the tenant permission or the web guard (which resolved it)."""
+    membership = request_membership(request)
+    if membership is None:
+        raise PermissionDenied("You are not a member of any tenant.")
+    return membership
+
+
+def request_tenant(request: HttpRequest | Request) -> Tenant:
+    return pinned_membership(request).tenant
+
+
+def request_actor(request: HttpRequest | Request) -> AbstractBaseUser | None:
+    """The signed-in user, for services and the audit trail (None: nobody is signed in)."""
+    user = request.user
+    return user if isinstance(user, AbstractBaseUser) and user.is_authenticated else None

@@ -111,5 +111,5 @@ def identifier_scan(*, tenant: Tenant, identifier: str, hashes: set[str], tokens
                 condition |= Q(**{f"{f.name}__icontains": needle})
             rows = queryset.filter(condition).count()
             if rows:
-                hits.append(ScanHit(model._meta.db_table, f.column, rows))
+                hits.append(ScanHit(model._meta.db_table, f.column or f.name, rows))
     return hits

@@ -17,8 +17,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cleanroom.tenants.models import Tenant
 from tests.conftest import make_actor
-from tests.integration.conftest import ROOT, _database_env
 from tests.helpers.samples import aadhaar, make_docx, pan
+from tests.integration.conftest import ROOT, _database_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -1,4 +1,4 @@
-"""Recall on a generated set of Indian identifiers, phone numbers and names (tests/india_set.py), and no Aadhaar
+"""Recall on a generated set of Indian identifiers, phone numbers and names (tests/helpers/india_set.py), and no Aadhaar
 for a number whose Verhoeff check digit is wrong."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from cleanroom.pii.engine import detect_many, redact
 from cleanroom.pii.entities import DEFAULT_REDACT_ENTITIES
 from cleanroom.pii.india import aadhaar_valid, gstin_valid
 from cleanroom.pii.redaction import resolve_overlaps
-from tests.india_set import IDENTIFIER_KINDS, build, gstin, invalid_aadhaar_lookalikes, vehicle
-from tests.samples import aadhaar, verhoeff_check_digit
+from tests.helpers.india_set import IDENTIFIER_KINDS, build, gstin, invalid_aadhaar_lookalikes, vehicle
+from tests.helpers.samples import aadhaar, verhoeff_check_digit
 
 PER_KIND = 150
 HONORIFIC = re.compile(r"^(?:Shri|Smt|Sri|Dr|Mr|Mrs|Ms|Kumari|Prof)$")

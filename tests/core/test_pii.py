@@ -7,7 +7,7 @@ import pytest
 from cleanroom.pii.engine import redact, split_segments
 from cleanroom.pii.entities import DEFAULT_REDACT_ENTITIES
 from cleanroom.pii.redaction import Span, apply_redactions
-from tests.samples import aadhaar, pan, verhoeff_valid
+from tests.helpers.samples import aadhaar, pan, verhoeff_valid
 
 RNG = random.Random(20261125)
 
