@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from cleanroom.vault.models import ErasureReceipt
-from ingestion.erasure import erasure_execute
+from ingestion.erasure import erasure_execute, erasure_preview
 from ingestion.models import Chunk, Document
 
 
@@ -87,10 +87,31 @@ class ErasureForm(forms.ModelForm):
         ],
         initial="redact",
     )
+    confirm_remove = forms.BooleanField(
+        required=False,
+        label="Yes, delete the documents",
+        help_text="Removal deletes every document that mentioned the person, also one that only named them once. "
+        "Submit without ticking to see how many documents that is.",
+    )
 
     class Meta:
         model = ErasureReceipt
         fields = ["tenant"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        tenant, identifier = cleaned.get("tenant"), (cleaned.get("identifier") or "").strip()
+        if cleaned.get("mode") == "remove" and not cleaned.get("confirm_remove") and tenant and len(identifier) >= 3:
+            plan = erasure_preview(tenant=tenant, identifier=identifier, actor=None, mode="remove")
+            self.add_error(
+                "confirm_remove",
+                forms.ValidationError(
+                    f"This would delete {len(plan['documents_to_remove'])} document(s) with their chunks. Tick to "
+                    "confirm, or choose re-redaction, which keeps the documents.",
+                    code="confirm_remove",
+                ),
+            )
+        return cleaned
 
 
 @admin.register(ErasureReceipt)
@@ -107,7 +128,7 @@ class ErasureReceiptAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):  # noqa: ANN001, ANN201
         if obj is None:
-            return ["tenant", "identifier", "mode"]
+            return ["tenant", "identifier", "mode", "confirm_remove"]
         return ["tenant", "mode", "requested_by", "created_at", "verified", "identifier_fingerprint", "pretty"]
 
     def get_readonly_fields(self, request, obj=None):  # noqa: ANN001, ANN201

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -37,6 +37,81 @@ def _rewrite(text: str, tokens: dict[str, str], pattern: re.Pattern[str]) -> str
     return pattern.sub(ERASED, text)
 
 
+@dataclass
+class _Targets:
+    """What one identifier reaches in a tenant's store: computed the same way for a preview and for the erasure."""
+
+    hashes: set[str]
+    fingerprint: str
+    pattern: str
+    python_pattern: re.Pattern[str]
+    tokens: dict[str, str]  # pseudonym -> the plain placeholder that replaces it
+    document_ids: set[Any]
+
+    def chunk_filter(self) -> Q:
+        condition = Q(text__iregex=self.pattern)
+        for token in self.tokens:
+            condition |= Q(text__contains=token)
+        return condition
+
+
+def _targets(*, tenant: Tenant, identifier: str, mode: str) -> _Targets:
+    if mode not in {"redact", "remove"}:
+        raise ServiceError("invalid_mode", "The erasure mode is 'redact' or 'remove'.")
+    if len(identifier) < 3:
+        raise ServiceError("invalid_identifier", "Give the identifier to erase (at least 3 characters).")
+    hashes = identifier_hashes(tenant_hash_key(tenant.pk), identifier)
+    pattern = identifier_pattern(identifier)
+    findings = list(ValueFinding.objects.filter(tenant=tenant, value_hash__in=hashes))
+    vault = list(VaultEntry.objects.filter(tenant=tenant, value_hash__in=hashes))
+    tokens = {f.token: placeholder(f.entity_type) for f in findings if f.token}
+    tokens.update({v.token: placeholder(v.entity_type) for v in vault})
+    document_ids: set[Any] = {f.document_id for f in findings}
+    document_ids |= set(Chunk.objects.filter(tenant=tenant, text__iregex=pattern).values_list("document_id", flat=True))
+    document_ids |= set(
+        Document.objects.filter(Q(title__iregex=pattern) | Q(filename__iregex=pattern), tenant=tenant).values_list(
+            "id", flat=True
+        )
+    )
+    return _Targets(
+        hashes=hashes,
+        fingerprint=hashlib.sha256("|".join(sorted(hashes)).encode()).hexdigest()[:16],
+        pattern=pattern,
+        python_pattern=re.compile(pattern, re.IGNORECASE),
+        tokens=tokens,
+        document_ids=document_ids,
+    )
+
+
+def erasure_preview(
+    *, tenant: Tenant, identifier: str, actor: AbstractBaseUser | AnonymousUser | None, mode: str = "redact"
+) -> dict[str, Any]:
+    """What `erasure_execute` would change, changing nothing: the documents it would remove (mode="remove") or
+    the chunks it would rewrite (mode="redact"), and how many pseudonyms and vault entries it would destroy. Audited
+    (counts and ids, never the identifier)."""
+    with tenant_scope(tenant):
+        targets = _targets(tenant=tenant, identifier=identifier.strip(), mode=mode)
+        documents = sorted(str(d) for d in targets.document_ids)
+        chunks = sorted(
+            Chunk.objects.filter(targets.chunk_filter(), tenant=tenant, document_id__in=targets.document_ids)
+            .values_list("pk", flat=True)
+            .distinct()
+        )
+        plan: dict[str, Any] = {
+            "tenant": tenant.slug,
+            "mode": mode,
+            "dry_run": True,
+            "identifier_fingerprint": targets.fingerprint,
+            "documents_matched": documents,
+            "documents_to_remove": documents if mode == "remove" else [],
+            "chunks_to_rewrite": chunks if mode == "redact" else [],
+            "pseudonyms_to_replace": len(targets.tokens),
+            "vault_entries_to_destroy": VaultEntry.objects.filter(tenant=tenant, value_hash__in=targets.hashes).count(),
+        }
+    audit_record(tenant=tenant, actor=actor, action="erasure.previewed", details=plan)
+    return plan
+
+
 def erasure_execute(
     *,
     tenant: Tenant,
@@ -62,29 +137,10 @@ def _erasure_execute(
     them (mode="redact": pseudonyms become plain placeholders, verbatim mentions become <ERASED>, changed chunks
     are re-embedded). Destroys the vault entries, scans every table, and returns a stored receipt.
     """
-    if mode not in {"redact", "remove"}:
-        raise ServiceError("invalid_mode", "The erasure mode is 'redact' or 'remove'.")
     identifier = identifier.strip()
-    if len(identifier) < 3:
-        raise ServiceError("invalid_identifier", "Give the identifier to erase (at least 3 characters).")
-    key = tenant_hash_key(tenant.pk)
-    hashes = identifier_hashes(key, identifier)
-    fingerprint = hashlib.sha256("|".join(sorted(hashes)).encode()).hexdigest()[:16]
-    pattern = identifier_pattern(identifier)
-    python_pattern = re.compile(pattern, re.IGNORECASE)
-
-    findings = list(ValueFinding.objects.filter(tenant=tenant, value_hash__in=hashes))
-    vault = list(VaultEntry.objects.filter(tenant=tenant, value_hash__in=hashes))
-    tokens = {f.token: placeholder(f.entity_type) for f in findings if f.token}
-    tokens.update({v.token: placeholder(v.entity_type) for v in vault})
-    document_ids = {f.document_id for f in findings}
-    verbatim_chunks = Chunk.objects.filter(tenant=tenant, text__iregex=pattern).values_list("document_id", flat=True)
-    document_ids |= set(verbatim_chunks)
-    document_ids |= set(
-        Document.objects.filter(Q(title__iregex=pattern) | Q(filename__iregex=pattern), tenant=tenant).values_list(
-            "id", flat=True
-        )
-    )
+    targets = _targets(tenant=tenant, identifier=identifier, mode=mode)
+    hashes, tokens, document_ids = targets.hashes, targets.tokens, targets.document_ids
+    fingerprint, python_pattern = targets.fingerprint, targets.python_pattern
 
     removed: list[str] = []
     rewritten_chunks: list[int] = []
@@ -94,13 +150,10 @@ def _erasure_execute(
                 removed.append(str(document.pk))
                 document_delete(tenant=tenant, user=actor, document=document)  # type: ignore[arg-type]
         else:
-            token_filter = Q(text__iregex=pattern)
-            for token in tokens:
-                token_filter |= Q(text__contains=token)
             changed = []
-            for chunk in Chunk.objects.filter(token_filter, tenant=tenant, document_id__in=document_ids).select_related(
-                "document"
-            ):
+            for chunk in Chunk.objects.filter(
+                targets.chunk_filter(), tenant=tenant, document_id__in=document_ids
+            ).select_related("document"):
                 chunk.text = _rewrite(chunk.text, tokens, python_pattern)
                 changed.append(chunk)
             if changed:

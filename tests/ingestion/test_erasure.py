@@ -115,10 +115,14 @@ class TestErasure:
         ingest(alice, "b.txt", ALSO_KAVYA)
         client = Client()
         client.force_login(User.objects.create_superuser("root", password="pw-123456789"))
-        response = client.post(
-            "/admin/vault/erasurereceipt/add/",
-            {"tenant": alice.tenant.pk, "identifier": "+91 98765 43210", "mode": "remove"},
+        form = {"tenant": alice.tenant.pk, "identifier": "+91 98765 43210", "mode": "remove"}
+        asked = client.post("/admin/vault/erasurereceipt/add/", form)
+        assert asked.status_code == 200 and b"This would delete 2 document(s)" in asked.content
+        assert (
+            Document.objects.filter(tenant=alice.tenant).count() == 2
+            and not ErasureReceipt.objects.filter(mode="remove").exists()
         )
+        response = client.post("/admin/vault/erasurereceipt/add/", {**form, "confirm_remove": "on"})
         assert response.status_code == 302
         receipt = ErasureReceipt.objects.order_by("-pk").first()
         # Both documents named the phone number (the first still does after its name was erased).
@@ -126,6 +130,30 @@ class TestErasure:
         assert not Document.objects.filter(tenant=alice.tenant).exists()
         page = client.get(f"/admin/vault/erasurereceipt/{receipt.pk}/change/")
         assert page.status_code == 200 and "98765" not in page.content.decode()
+
+    def test_dry_run_changes_nothing_and_says_what_would(self, alice, capsys):
+        _pseudonymize_names(alice.tenant)
+        first = ingest(alice, "a.txt", ABOUT_KAVYA)
+        ingest(alice, "c.txt", ABOUT_RAVI)
+        before = first.chunks.get().text
+        call_command("erase", "--tenant", alice.tenant.slug, "--identifier", "Kavya Iyer", "--dry-run")
+        plan = json.loads(capsys.readouterr().out)
+        assert plan["dry_run"] and plan["documents_matched"] == [str(first.pk)]
+        assert plan["chunks_to_rewrite"] == [first.chunks.get().pk] and plan["vault_entries_to_destroy"] == 1
+        assert first.chunks.get().text == before and VaultEntry.objects.count() == 2
+        assert not ErasureReceipt.objects.exists() and "Kavya" not in json.dumps(plan)
+        assert AuditEvent.objects.filter(action="erasure.previewed").count() == 1
+
+    def test_remove_asks_for_confirmation_unless_yes(self, alice, capsys):
+        first = ingest(alice, "a.txt", ABOUT_KAVYA)
+        args = ["erase", "--tenant", alice.tenant.slug, "--identifier", "kavya@example.com", "--mode", "remove"]
+        ingest(alice, "b.txt", b"Policy. Travel is booked by the desk. Questions: kavya@example.com.")
+        with pytest.raises(CommandError, match=r"would delete 1 document\(s\); run again with --yes"):
+            call_command(*args)  # not a terminal: nothing is asked, nothing removed
+        assert Document.objects.filter(tenant=alice.tenant).count() == 2
+        capsys.readouterr()
+        call_command(*args, "--yes")
+        assert Document.objects.filter(tenant=alice.tenant).count() == 1 and Document.objects.filter(pk=first.pk)
 
 
 @pytest.mark.django_db
