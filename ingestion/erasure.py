@@ -47,6 +47,8 @@ class _Targets:
     python_pattern: re.Pattern[str]
     tokens: dict[str, str]  # pseudonym -> the plain placeholder that replaces it
     document_ids: set[Any]
+    finding_ids: list[int]
+    vault_ids: list[int]
 
     def chunk_filter(self) -> Q:
         condition = Q(text__iregex=self.pattern)
@@ -62,8 +64,12 @@ def _targets(*, tenant: Tenant, identifier: str, mode: str) -> _Targets:
         raise ServiceError("invalid_identifier", "Give the identifier to erase (at least 3 characters).")
     hashes = identifier_hashes(tenant_hash_key(tenant.pk), identifier)
     pattern = identifier_pattern(identifier)
-    findings = list(ValueFinding.objects.filter(tenant=tenant, value_hash__in=hashes))
-    vault = list(VaultEntry.objects.filter(tenant=tenant, value_hash__in=hashes))
+    # The identifier's own hashes, or a longer name-like detection that contains it as whole words.
+    findings = list(
+        ValueFinding.objects.filter(Q(value_hash__in=hashes) | Q(part_hashes__overlap=sorted(hashes)), tenant=tenant)
+    )
+    finding_tokens = {f.token for f in findings if f.token}
+    vault = list(VaultEntry.objects.filter(Q(value_hash__in=hashes) | Q(token__in=finding_tokens), tenant=tenant))
     tokens = {f.token: placeholder(f.entity_type) for f in findings if f.token}
     tokens.update({v.token: placeholder(v.entity_type) for v in vault})
     document_ids: set[Any] = {f.document_id for f in findings}
@@ -80,6 +86,8 @@ def _targets(*, tenant: Tenant, identifier: str, mode: str) -> _Targets:
         python_pattern=re.compile(pattern, re.IGNORECASE),
         tokens=tokens,
         document_ids=document_ids,
+        finding_ids=[f.pk for f in findings],
+        vault_ids=[v.pk for v in vault],
     )
 
 
@@ -106,7 +114,7 @@ def erasure_preview(
             "documents_to_remove": documents if mode == "remove" else [],
             "chunks_to_rewrite": chunks if mode == "redact" else [],
             "pseudonyms_to_replace": len(targets.tokens),
-            "vault_entries_to_destroy": VaultEntry.objects.filter(tenant=tenant, value_hash__in=targets.hashes).count(),
+            "vault_entries_to_destroy": len(targets.vault_ids),
         }
     audit_record(tenant=tenant, actor=actor, action="erasure.previewed", details=plan)
     return plan
@@ -167,8 +175,8 @@ def _erasure_execute(
                 filename = _rewrite(document.filename, tokens, python_pattern)
                 if (title, filename) != (document.title, document.filename):
                     Document.objects.filter(pk=document.pk).update(title=title, filename=filename)
-            ValueFinding.objects.filter(tenant=tenant, value_hash__in=hashes).delete()
-        vault_destroyed = VaultEntry.objects.filter(tenant=tenant, value_hash__in=hashes).delete()[0]
+            ValueFinding.objects.filter(tenant=tenant, pk__in=targets.finding_ids).delete()
+        vault_destroyed = VaultEntry.objects.filter(tenant=tenant, pk__in=targets.vault_ids).delete()[0]
 
         hits = identifier_scan(tenant=tenant, identifier=identifier, hashes=hashes, tokens=set(tokens))
         receipt_body: dict[str, Any] = {
@@ -183,7 +191,8 @@ def _erasure_execute(
             "vault_entries_destroyed": vault_destroyed,
             "verification": {
                 "scanned": "every text column of every table (this tenant's rows where a table is tenant-scoped)",
-                "looked_for": "the identifier in any spacing or separators, its keyed hashes and its pseudonyms",
+                "looked_for": "the identifier in any spacing or separators, its keyed hashes and its pseudonyms; "
+                "its words in every decrypted vault value",
                 "hits": [asdict(h) for h in hits],
                 "clean": not hits,
             },

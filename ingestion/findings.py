@@ -31,6 +31,7 @@ def redaction_findings_save(*, document: Document, result: PolicyResult) -> None
                 value_hash=f.value_hash,
                 token=f.token,
                 chunk_ids=chunks_by_token.get(f.token, []),
+                part_hashes=list(f.part_hashes),
             )
             for f in result.findings
         ],

@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
@@ -126,9 +127,15 @@ class ValueFinding(models.Model):
     value_hash = models.CharField(max_length=64)
     token = models.CharField(max_length=64, blank=True)
     chunk_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    # Keyed hashes of every run of whole words of a name-like value (cleanroom.pii.policy.name_part_hashes), so that
+    # erasure of "Meera Pillai" finds the detection "Contact Meera Pillai".
+    part_hashes = ArrayField(models.CharField(max_length=64), default=list, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["tenant", "value_hash"], name="valuefinding_tenant_hash")]
+        indexes = [
+            models.Index(fields=["tenant", "value_hash"], name="valuefinding_tenant_hash"),
+            GinIndex(fields=["part_hashes"], name="valuefinding_part_hashes"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["document", "entity_type", "value_hash"], name="valuefinding_unique")
         ]

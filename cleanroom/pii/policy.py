@@ -139,6 +139,24 @@ def normalise_value(entity_type: str, value: str) -> tuple[str, str]:
     return "text", " ".join(words)
 
 
+MAX_NAME_WORDS = 8  # a detected name longer than this keeps hashes of its first 8 words' runs only
+
+
+def name_words(value: str) -> list[str]:
+    """The words that identify a person in `value`: casefolded, without honorifics or one-letter initials, so
+    that "Dr. Meera K. Pillai" and "Meera Pillai" share "meera pillai"."""
+    words = re.sub(r"[^\w\s]", " ", unicodedata.normalize("NFKC", value).casefold()).split()
+    return [w for w in words if w not in _HONORIFICS and not (len(w) == 1 and w.isalpha())]
+
+
+def name_part_hashes(key: bytes, value: str) -> list[str]:
+    """Keyed hashes of every run of whole words of a detected name-like value (after name_words): erasure of
+    "Meera Pillai" then finds the detection "Contact Meera Pillai" without the value ever being stored."""
+    words = name_words(value)[:MAX_NAME_WORDS]
+    runs = {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+    return sorted(keyed_hash(key, "text", run) for run in runs)
+
+
 def keyed_hash(key: bytes, kind: str, normalised: str) -> str:
     return hmac.new(key, f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
 
@@ -164,6 +182,9 @@ def identifier_hashes(key: bytes, identifier: str) -> set[str]:
         kind, normalised = normalise_value(entity_type, identifier)
         if normalised:
             hashes.add(keyed_hash(key, kind, normalised))
+    words = name_words(identifier)
+    if words:  # the name without honorifics and initials: how name_part_hashes recorded it
+        hashes.add(keyed_hash(key, "text", " ".join(words)))
     return hashes
 
 
@@ -217,6 +238,7 @@ class Finding:
     value_hash: str
     token: str = ""
     value: str = field(default="", repr=False)
+    part_hashes: tuple[str, ...] = ()  # name_part_hashes, for values that are not digits or codes
 
 
 @dataclass
@@ -252,9 +274,10 @@ def apply_policy(text: str, spans: list[Span], policy: PiiPolicy, *, key: bytes)
         pieces += [text[cursor : span.start], replacement]
         cursor = span.end
         counts[span.entity_type] += 1
-        findings.setdefault(
-            (span.entity_type, digest),
-            Finding(span.entity_type, action, digest, token, value if action == PSEUDONYMIZE else ""),
-        )
+        if (span.entity_type, digest) not in findings:
+            parts = name_part_hashes(key, value) if normalise_value(span.entity_type, value)[0] == "text" else []
+            findings[(span.entity_type, digest)] = Finding(
+                span.entity_type, action, digest, token, value if action == PSEUDONYMIZE else "", tuple(parts)
+            )
     pieces.append(text[cursor:])
     return Applied("".join(pieces), dict(counts), list(findings.values()), sorted(set(blocked)), list(spans))

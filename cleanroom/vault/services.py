@@ -9,12 +9,13 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 
 from cleanroom.audit.services import audit_record
 from cleanroom.errors import ServiceError
-from cleanroom.pii.policy import Finding
+from cleanroom.pii.policy import Finding, name_words
 from cleanroom.routing import tenant_scope
 from cleanroom.tenants.models import Tenant
 from cleanroom.vault.keys import tenant_cipher
@@ -82,16 +83,27 @@ def identifier_pattern(identifier: str) -> str:
 _TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
 
 
+ROW_IDS_LISTED = 20
+
+
 @dataclass
 class ScanHit:
     table: str
     column: str
     rows: int
+    row_ids: list[str]  # the first ROW_IDS_LISTED, never the values
+
+
+def _contains_name(value: str, words: list[str]) -> bool:
+    """Whether `words` (name_words of an identifier) run, whole, through name_words of `value`."""
+    have = name_words(value)
+    return bool(words) and any(have[i : i + len(words)] == words for i in range(len(have) - len(words) + 1))
 
 
 def identifier_scan(*, tenant: Tenant, identifier: str, hashes: set[str], tokens: set[str]) -> list[ScanHit]:
-    """Look for the identifier (any spelling), its keyed hashes and its pseudonyms in every text column of every
-    table; rows of tenant-scoped tables are limited to this tenant."""
+    """Look for the identifier (any spelling), its keyed hashes and its pseudonyms in every text and text-array
+    column of every table, rows of tenant-scoped tables limited to this tenant; and for the identifier's words in
+    every decrypted value of the tenant's vault (a longer detection such as "Contact Meera Pillai" included)."""
     pattern = identifier_pattern(identifier)
     needles = [*hashes, *tokens]
     hits: list[ScanHit] = []
@@ -99,7 +111,12 @@ def identifier_scan(*, tenant: Tenant, identifier: str, hashes: set[str], tokens
         if model._meta.proxy or not model._meta.managed:
             continue
         fields = [f for f in model._meta.concrete_fields if isinstance(f, _TEXT_FIELDS)]
-        if not fields:
+        arrays = [
+            f
+            for f in model._meta.concrete_fields
+            if isinstance(f, ArrayField) and isinstance(f.base_field, models.CharField)
+        ]
+        if not fields and not arrays:
             continue
         queryset = model._default_manager.all()
         tenant_field = next((f for f in model._meta.concrete_fields if f.name == "tenant"), None)
@@ -109,7 +126,24 @@ def identifier_scan(*, tenant: Tenant, identifier: str, hashes: set[str], tokens
             condition = Q(**{f"{f.name}__iregex": pattern})
             for needle in needles:
                 condition |= Q(**{f"{f.name}__icontains": needle})
-            rows = queryset.filter(condition).count()
-            if rows:
-                hits.append(ScanHit(model._meta.db_table, f.column or f.name, rows))
+            hits += _hit(model, f, queryset.filter(condition))
+        for f in arrays:
+            hits += _hit(model, f, queryset.filter(**{f"{f.name}__overlap": needles})) if needles else []
+    words = name_words(identifier)
+    cipher = tenant_cipher(tenant.pk)
+    remaining = [
+        str(pk)
+        for pk, ciphertext in VaultEntry.objects.filter(tenant=tenant).values_list("pk", "ciphertext")
+        if _contains_name(cipher.decrypt(ciphertext.encode()).decode(), words)
+    ]
+    if remaining:
+        hits.append(ScanHit(VaultEntry._meta.db_table, "ciphertext", len(remaining), remaining[:ROW_IDS_LISTED]))
     return hits
+
+
+def _hit(model: type[models.Model], field: models.Field, matches: models.QuerySet) -> list[ScanHit]:
+    rows = matches.count()
+    if not rows:
+        return []
+    ids = [str(pk) for pk in matches.order_by("pk").values_list("pk", flat=True)[:ROW_IDS_LISTED]]
+    return [ScanHit(model._meta.db_table, field.column or field.name, rows, ids)]

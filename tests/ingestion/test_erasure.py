@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from cleanroom.audit.models import AuditEvent
 from cleanroom.audit.services import audit_verify
-from cleanroom.policies.models import EntityRule, PiiAction, ResidencyRule
+from cleanroom.policies.models import CustomRecognizer, EntityRule, PiiAction, ResidencyRule
 from cleanroom.vault.models import ErasureReceipt, VaultEntry
 from cleanroom.vault.services import identifier_scan
 from ingestion.erasure import erasure_execute
@@ -99,8 +99,45 @@ class TestErasure:
         ResidencyRule.objects.create(tenant=alice.tenant, redact_entities=["EMAIL_ADDRESS"])
         document = ingest(alice, "a.txt", ABOUT_RAVI)
         hits = identifier_scan(tenant=alice.tenant, identifier="Ravi Shankar Rao", hashes=set(), tokens=set())
-        assert [(h.table, h.column, h.rows) for h in hits] == [(Chunk._meta.db_table, "text", 1)]
-        assert document.pk
+        chunk = document.chunks.get()
+        assert [(h.table, h.column, h.rows, h.row_ids) for h in hits] == [
+            (Chunk._meta.db_table, "text", 1, [str(chunk.pk)])
+        ]
+
+    def test_a_name_inside_a_longer_detection_is_erased_and_the_receipt_tells_the_truth(self, alice):
+        """The finding: the detected value "Contact Meera Pillai" was not matched by the identifier "Meera Pillai"
+        (0 documents, 0 vault entries) and the receipt still said clean."""
+        CustomRecognizer.objects.create(
+            tenant=alice.tenant,
+            label="CONTACT",
+            pattern=r"Contact [A-Z][a-z]+ [A-Z][a-z]+",
+            action=PiiAction.PSEUDONYMIZE,
+        )
+        document = ingest(alice, "visa.txt", b"Visa desk.\n\nFor the forms, Contact Meera Pillai at the front office.")
+        token = re.findall(r"<CONTACT_[0-9a-f]{8}>", document.chunks.get().text)
+        assert token and VaultEntry.objects.filter(token=token[0]).exists()
+
+        receipt = erasure_execute(tenant=alice.tenant, identifier="Dr. Meera Pillai", actor=None)
+
+        assert receipt.receipt["documents_matched"] == [str(document.pk)]
+        assert receipt.receipt["vault_entries_destroyed"] == 1 and receipt.receipt["pseudonyms_replaced"] == 1
+        assert token[0] not in document.chunks.get().text and "<CONTACT>" in document.chunks.get().text
+        assert receipt.verified and receipt.receipt["verification"]["clean"]
+
+    def test_a_vault_value_erasure_could_not_reach_makes_the_receipt_not_clean(self, alice):
+        CustomRecognizer.objects.create(
+            tenant=alice.tenant, label="CONTACT", pattern=r"Contact [A-Z][a-z]+ [A-Z][a-z]+", action="pseudonymize"
+        )
+        ingest(alice, "visa.txt", b"Visa desk.\n\nFor the forms, Contact Meera Pillai at the front office.")
+        ValueFinding.objects.update(part_hashes=[])  # as indexed before part hashes were recorded
+        entry = VaultEntry.objects.get(tenant=alice.tenant)
+
+        receipt = erasure_execute(tenant=alice.tenant, identifier="Meera Pillai", actor=None)
+
+        assert not receipt.verified and not receipt.receipt["verification"]["clean"]
+        hits = receipt.receipt["verification"]["hits"]
+        assert {"table": "vault_vaultentry", "column": "ciphertext", "rows": 1, "row_ids": [str(entry.pk)]} in hits
+        assert "Meera" not in json.dumps(receipt.receipt) and "Pillai" not in json.dumps(receipt.receipt)
 
     def test_erase_command_prints_a_receipt_and_admin_runs_it_too(self, alice, capsys):
         _pseudonymize_names(alice.tenant)
