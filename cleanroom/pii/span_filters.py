@@ -22,8 +22,16 @@ from cleanroom.pii.names import (
     known_surname,
     name_popularity,
     plausible_person,
+    surname_ranks,
 )
-from cleanroom.pii.places import country_names, find_addresses, find_countries, find_organisations, find_places
+from cleanroom.pii.places import (
+    country_names,
+    find_addresses,
+    find_countries,
+    find_organisations,
+    find_places,
+    indian_city_names,
+)
 from cleanroom.pii.redaction import Span
 from cleanroom.pii.vocabulary import built_english_words
 
@@ -132,6 +140,31 @@ def _a_firm(text: str, span: Span) -> bool:
     return bool(_EMPLOYER_BEFORE.search(text, max(0, span.start - 30), span.start) or _FIRM_AFTER.match(text, span.end))
 
 
+_PLACE_WORD_BEFORE = re.compile(r"\b(?:in|at|from|to|near|of|the|via|around|outside)[ \t]+\Z", re.IGNORECASE)
+_PLACE_WORD_AFTER = re.compile(
+    r"[ \t]+(?:[a-z]+[ \t]+)?(?:unit|units|plant|plants|office|offices|branch|factory|factories|mill|mills|"
+    r"district|city|division|zone|region|circle|bench|court|station|airport|port|campus|site|depot|warehouse|"
+    r"cluster|belt|market|municipal|corporation)\b"
+)
+
+
+def _an_indian_place(text: str, span: Span) -> bool:
+    """A lone Indian town or city read as a person ("the Surat dyeing unit", "plants in Pune, Nagpur and
+    Coimbatore"). A town that is also a given name or surname ("Anand", "Kalyan") only counts as a place where the
+    words around it say so."""
+    value = text[span.start : span.end]
+    if " " in value or value.lower() not in indian_city_names():
+        return False
+    if _HONORIFIC_BEFORE.search(text, max(0, span.start - 12), span.start):
+        return False
+    also_a_name = value.lower() in first_names() or value.lower() in surname_ranks()
+    if not also_a_name:
+        return True
+    return bool(
+        _PLACE_WORD_BEFORE.search(text, max(0, span.start - 12), span.start) or _PLACE_WORD_AFTER.match(text, span.end)
+    )
+
+
 # gender-guesser's frequency level from which a given name is common in some country ("Scott" 7, "Gene" 4).
 COMMON_NAME_LEVEL = 5
 
@@ -222,6 +255,7 @@ def refine_spans(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> li
                 )
                 or _ordinary_words(text, s.start, s.end)
                 or _word_not_name(text, s)
+                or _an_indian_place(text, s)
                 or any(a <= s.start and s.end <= b for a, b in organisations)
                 # "flew to Coles", "City: Kochi"
                 or ((s.start, s.end) in places and not _HONORIFIC_BEFORE.search(text, max(0, s.start - 12), s.start))
@@ -242,7 +276,7 @@ def refine_spans(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> li
     if "ORGANIZATION" in wanted:
         kept += [Span(start, end, "ORGANIZATION", ORGANISATION_SCORE) for start, end in organisations]
     if "PERSON" in wanted:
-        kept += _signature_names(text, blocks) + _speakers(text) + _addressed_or_referred(text)
+        kept += _signature_names(text, blocks) + _speakers(text) + _addressed_or_referred(text) + _marked_names(text)
     people = sorted((s for s in kept if s.entity_type == "PERSON"), key=lambda s: s.start)
     joined: list[Span] = []
     for span in people:
@@ -442,4 +476,57 @@ def _addressed_or_referred(text: str) -> list[Span]:
             if pattern is _SUBJECT and not _PERSONAL_PRONOUN.search(text, match.end(), match.end() + PRONOUN_WINDOW):
                 continue
             found.append(Span(match.start("name"), match.end("name"), "PERSON", REPEATED_NAME_SCORE))
+    return found
+
+
+# Indian legal and official writing names people by their initials ("N.Laxmamma", "R.S. Ghuraiya", "D.K. Jain, J."),
+# by their place in the record ("Pooja Mahajan (PW-1)", "Narasimha Rao-PW.1": prosecution, defence, court
+# witnesses), by whom a counsel appears for ("Learned Counsel for Pranab") and by relation ("S/o Hariram").
+_CAP_WORD = r"[A-Z][a-z]{2,}"
+_INITIALLED = re.compile(rf"(?<![\w.])(?:[A-Z]\.[ \t]?){{1,3}}(?P<words>{_CAP_WORD}(?:[ \t]+{_CAP_WORD})?)\b")
+_WITNESS_MARKED = re.compile(
+    rf"(?P<name>{_CAP_WORD}(?:[ \t]+{_CAP_WORD}){{0,2}})[ \t]*(?:\([ \t]*|[-–][ \t]*)"
+    r"(?:PW|DW|CW|RW)[ \t]*[-.]?[ \t]*\d+"
+)
+_ROLE_BEFORE = re.compile(
+    r"\b(?:counsel|advocate)[ \t]+(?:appearing[ \t]+)?for[ \t]+(?:the[ \t]+)?"
+    r"|\b(?:[SDWC]/[Oo]|son[ \t]+of|daughter[ \t]+of|wife[ \t]+of|widow[ \t]+of|husband[ \t]+of)[ \t.:]*",
+    re.IGNORECASE,
+)
+_NAME_AFTER_ROLE = re.compile(
+    rf"(?:(?:Shri|Smt|Sri|Late|Mr|Mrs|Ms|Dr)\.?[ \t]+)?(?P<name>{_CAP_WORD}(?:[ \t]+{_CAP_WORD}){{0,2}})"
+)
+MARKED_NAME_SCORE = 0.7
+
+
+def _not_a_name_word(word: str) -> bool:
+    lower = word.lower()
+    return (
+        (
+            lower in built_english_words()
+            and lower not in first_names()
+            and not known_surname(word, built_english_words())
+        )
+        or lower in PLACE_OR_ORG_WORDS
+        or lower in NOT_NAMES
+    )
+
+
+def _marked_names(text: str) -> list[Span]:
+    """Names that Indian records mark by initials, witness numbers, counsel or relation (see above)."""
+    found: list[Span] = []
+    for match in _INITIALLED.finditer(text):
+        if not any(_not_a_name_word(w) for w in match.group("words").split()):
+            found.append(Span(match.start(), match.end(), "PERSON", MARKED_NAME_SCORE))
+    for match in _WITNESS_MARKED.finditer(text):
+        words = match.group("name").split()
+        while words and _not_a_name_word(words[0]):  # "Witness Pooja Mahajan (PW-1)": the name starts later
+            words = words[1:]
+        if words:
+            start = match.end("name") - len(" ".join(words))
+            found.append(Span(start, match.end("name"), "PERSON", MARKED_NAME_SCORE))
+    for match in _ROLE_BEFORE.finditer(text):
+        name = _NAME_AFTER_ROLE.match(text, match.end())
+        if name and not any(_not_a_name_word(w) for w in name.group("name").split()):
+            found.append(Span(name.start("name"), name.end("name"), "PERSON", MARKED_NAME_SCORE))
     return found

@@ -13,7 +13,15 @@ from cleanroom.pii.engine import detect_many, redact
 from cleanroom.pii.entities import DEFAULT_REDACT_ENTITIES
 from cleanroom.pii.india import aadhaar_valid, gstin_valid
 from cleanroom.pii.redaction import resolve_overlaps
-from tests.helpers.india_set import IDENTIFIER_KINDS, build, gstin, invalid_aadhaar_lookalikes, vehicle
+from tests.helpers.india_set import (
+    GIVEN,
+    IDENTIFIER_KINDS,
+    SURNAMES,
+    build,
+    gstin,
+    invalid_aadhaar_lookalikes,
+    vehicle,
+)
 from tests.helpers.samples import aadhaar, verhoeff_check_digit
 
 PER_KIND = 150
@@ -103,3 +111,58 @@ def test_vehicle_registrations_in_every_separator_style():
         plate = vehicle(rng)
         result = redact(f"Vehicle {plate} was towed.", entities=DEFAULT_REDACT_ENTITIES)
         assert result.text == "Vehicle <IN_VEHICLE_REGISTRATION> was towed.", plate
+
+
+# --- Names in the styles of Indian records, and towns that are no people ------------------------------------------
+
+MARKED_STYLES = (
+    "The statement of {initials}{surname} was recorded on the same day.",
+    "Heard {initials} {surname}, learned counsel for the petitioner.",
+    "{given} {surname} (PW-{n}) deposed that the amount was paid in cash.",
+    "{given} {surname}-PW.{n} identified the accused in court.",
+    "Learned Counsel for {given} submitted that the order was bad in law.",
+    "The land stands in the name of Lakshmi, W/o {given} {surname}, since 1998.",
+    "Ration card issued to {given} {surname}, S/o {father}, of ward {n}.",
+)
+
+
+def _initials(rng: random.Random) -> str:
+    letters = rng.sample("ABCDGHKLMNPRSTV", rng.choice((1, 2)))
+    return "".join(f"{letter}." for letter in letters)
+
+
+@pytest.mark.parametrize("style", MARKED_STYLES)
+def test_names_marked_by_initials_witness_numbers_counsel_or_relation_are_found(style):
+    rng = random.Random(style)
+    found = 0
+    for _ in range(8):
+        values = {
+            "initials": _initials(rng),
+            "surname": rng.choice(SURNAMES),
+            "given": rng.choice(GIVEN),
+            "father": rng.choice(GIVEN),
+            "n": rng.randint(1, 9),
+        }
+        text = style.format(**values)
+        redacted = redact(text, entities=["PERSON"]).text
+        named = [values[key] for key in ("given", "surname", "father") if "{" + key + "}" in style]
+        found += all(part not in redacted for part in named)
+    assert found >= 7, style
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What happened at the Surat dyeing unit last year?",
+        "Our plants in Pune, Nagpur and Coimbatore run two shifts.",
+        "The Ludhiana office handles exports; Kanpur handles leather.",
+        "Effluent from the Tiruppur cluster reaches the river.",
+    ],
+)
+def test_indian_towns_are_not_people(text):
+    assert redact(text, entities=["PERSON"]).text == text
+
+
+def test_a_town_that_is_also_a_name_stays_a_name_without_place_words():
+    text = "Anand signed the register and left early."
+    assert "Anand" not in redact(text, entities=["PERSON"]).text
