@@ -276,7 +276,8 @@ def refine_spans(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> li
     if "ORGANIZATION" in wanted:
         kept += [Span(start, end, "ORGANIZATION", ORGANISATION_SCORE) for start, end in organisations]
     if "PERSON" in wanted:
-        kept += _signature_names(text, blocks) + _speakers(text) + _addressed_or_referred(text) + _marked_names(text)
+        kept += _signature_names(text, blocks) + _speakers(text) + _addressed_or_referred(text)
+        kept += [s for s in _marked_names(text) if not any(a <= s.start and s.end <= b for a, b in blocks)]
     people = sorted((s for s in kept if s.entity_type == "PERSON"), key=lambda s: s.start)
     joined: list[Span] = []
     for span in people:
@@ -497,6 +498,9 @@ _NAME_AFTER_ROLE = re.compile(
     rf"(?:(?:Shri|Smt|Sri|Late|Mr|Mrs|Ms|Dr)\.?[ \t]+)?(?P<name>{_CAP_WORD}(?:[ \t]+{_CAP_WORD}){{0,2}})"
 )
 MARKED_NAME_SCORE = 0.7
+_NOT_INITIALS = re.compile(
+    r"P\.[ \t]?O\.|[A-Z]\.[ \t]?[A-Z][a-z]+(?:straat|strasse|straße|weg|laan|gasse|plein|katu|gatan|vej)\b"
+)
 
 
 def _not_a_name_word(word: str) -> bool:
@@ -516,6 +520,8 @@ def _marked_names(text: str) -> list[Span]:
     """Names that Indian records mark by initials, witness numbers, counsel or relation (see above)."""
     found: list[Span] = []
     for match in _INITIALLED.finditer(text):
+        if _NOT_INITIALS.match(text, match.start()):  # "P.O. Box 149"
+            continue
         if not any(_not_a_name_word(w) for w in match.group("words").split()):
             found.append(Span(match.start(), match.end(), "PERSON", MARKED_NAME_SCORE))
     for match in _WITNESS_MARKED.finditer(text):
