@@ -4,17 +4,18 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from cleanroom.access.admin import TenantScopedAdmin, TenantScopedInline
 from cleanroom.vault.models import ErasureReceipt
 from ingestion.erasure import erasure_execute, erasure_preview
 from ingestion.models import Chunk, Document
 
 
-class ChunkInline(admin.TabularInline):
+class ChunkInline(TenantScopedInline, admin.TabularInline):
     """Chunks are produced by the pipeline from redacted text; nobody edits them by hand."""
 
     model = Chunk
-    fields = ["ordinal", "section", "text"]
-    readonly_fields = fields
+    readonly_fields = ("ordinal", "section", "text")
+    fields = readonly_fields
     extra = 0
     can_delete = False
     show_change_link = False
@@ -25,7 +26,7 @@ class ChunkInline(admin.TabularInline):
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(TenantScopedAdmin, admin.ModelAdmin):
     list_display = ["title", "tenant", "status", "step_started_at", "media_type", "chunk_count", "created_at"]
     list_filter = ["status", "tenant", "media_type"]
     search_fields = ["title", "id"]
@@ -60,7 +61,7 @@ class DocumentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Chunk)
-class ChunkAdmin(admin.ModelAdmin):
+class ChunkAdmin(TenantScopedAdmin, admin.ModelAdmin):
     list_display = ["document", "ordinal", "tenant", "section"]
     list_filter = ["tenant"]
     readonly_fields = ["tenant", "document", "ordinal", "section", "text", "created_at"]
@@ -115,7 +116,7 @@ class ErasureForm(forms.ModelForm):
 
 
 @admin.register(ErasureReceipt)
-class ErasureReceiptAdmin(admin.ModelAdmin):
+class ErasureReceiptAdmin(TenantScopedAdmin, admin.ModelAdmin):
     """Adding an erasure runs it; the saved row is its receipt (read-only)."""
 
     list_display = ["created_at", "tenant", "mode", "requested_by", "verified"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
 from cleanroom.audit.services import audit_record
@@ -13,7 +13,7 @@ from ingestion.quarantine import discard_raw
 from ingestion.steps import store_alias
 
 
-def document_delete(*, tenant: Tenant, user: AbstractBaseUser | None, document: Document) -> None:
+def document_delete(*, tenant: Tenant, user: User | AnonymousUser | None, document: Document) -> None:
     if document.tenant_id != tenant.pk:
         raise ServiceError("not_found", "No such document.", status_code=404)
     document_pk = document.pk

@@ -9,7 +9,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -92,7 +92,7 @@ def _targets(*, tenant: Tenant, identifier: str, mode: str) -> _Targets:
 
 
 def erasure_preview(
-    *, tenant: Tenant, identifier: str, actor: AbstractBaseUser | AnonymousUser | None, mode: str = "redact"
+    *, tenant: Tenant, identifier: str, actor: User | AnonymousUser | None, mode: str = "redact"
 ) -> dict[str, Any]:
     """What `erasure_execute` would change, changing nothing: the documents it would remove (mode="remove") or
     the chunks it would rewrite (mode="redact"), and how many pseudonyms and vault entries it would destroy. Audited
@@ -124,7 +124,7 @@ def erasure_execute(
     *,
     tenant: Tenant,
     identifier: str,
-    actor: AbstractBaseUser | AnonymousUser | None,
+    actor: User | AnonymousUser | None,
     mode: str = "redact",
 ) -> ErasureReceipt:
     with tenant_scope(tenant):
@@ -135,7 +135,7 @@ def _erasure_execute(
     *,
     tenant: Tenant,
     identifier: str,
-    actor: AbstractBaseUser | AnonymousUser | None,
+    actor: User | AnonymousUser | None,
     mode: str,
 ) -> ErasureReceipt:
     """Right to erasure for one data principal.
@@ -156,7 +156,7 @@ def _erasure_execute(
         if mode == "remove":
             for document in Document.objects.filter(tenant=tenant, pk__in=document_ids):
                 removed.append(str(document.pk))
-                document_delete(tenant=tenant, user=actor, document=document)  # type: ignore[arg-type]
+                document_delete(tenant=tenant, user=actor, document=document)
         else:
             changed = []
             for chunk in Chunk.objects.filter(

@@ -442,8 +442,8 @@ def _email_part_text(part: EmailMessage) -> str:
     try:
         content = part.get_content()
     except (LookupError, ValueError, AssertionError):  # unknown charset or broken transfer encoding
-        payload = part.get_payload(decode=True) or b""
-        content = _decode(payload) or ""
+        payload = part.get_payload(decode=True)  # bytes, or None for a multipart
+        content = _decode(payload if isinstance(payload, bytes) else b"") or ""
     if isinstance(content, bytes):
         content = _decode(content) or ""
     return content if isinstance(content, str) else ""
@@ -458,7 +458,7 @@ def _extract_email(data: bytes, depth: int = 0) -> list[Section]:
     body_part = message.get_body(preferencelist=("plain", "html"))
     body = ""
     if body_part is not None:
-        body = _email_part_text(body_part)  # type: ignore[arg-type]
+        body = _email_part_text(body_part)  # type: ignore[arg-type]  # policy.default parts are EmailMessages
         if body_part.get_content_subtype() == "html":
             body = "\n".join(section.text for section in _extract_html(body))
     sections.append(Section(label=subject, text="\n".join([*header_lines, "", body]).strip()))
@@ -467,7 +467,7 @@ def _extract_email(data: bytes, depth: int = 0) -> list[Section]:
         payload = attachment.get_payload(decode=True)
         if isinstance(attachment.get_content(), EmailMessage) and depth < MAX_EMAIL_DEPTH:
             payload = attachment.get_content().as_bytes()
-        if not payload or depth >= MAX_EMAIL_DEPTH:
+        if not isinstance(payload, bytes) or not payload or depth >= MAX_EMAIL_DEPTH:
             continue
         try:
             inner = extract(payload, name, _depth=depth + 1)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Protocol
+
+
+class Stream(Protocol):
+    """What the bar writes to: a text stream such as sys.stderr, or a management command's OutputWrapper."""
+
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> None: ...
+
+    def isatty(self) -> bool: ...
 
 
 def format_duration(seconds: float) -> str:
@@ -24,9 +34,9 @@ def progress_line(done: int, total: int, elapsed: float, *, unit: str = "files",
 
 
 class Progress:
-    def __init__(self, total: int, *, unit: str = "files", stream: TextIO | None = None) -> None:
+    def __init__(self, total: int, *, unit: str = "files", stream: Stream | None = None) -> None:
         self.total, self.unit, self.done = total, unit, 0
-        self.stream = stream or sys.stderr
+        self.stream: Stream = stream or sys.stderr
         self.started = time.monotonic()
         self._last_plain = 0.0
         self._tty = self.stream.isatty()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 from typing import NamedTuple
 
 from django.conf import settings
@@ -66,7 +67,7 @@ def documents_requeue_stuck(*, older_than: timedelta | None = None) -> SweepResu
             Document.objects.filter(status=Status.QUEUED, step_started_at__lt=cutoff).values_list("pk", flat=True)
         )
         for pk in [*retry, *waiting]:
-            transaction.on_commit(lambda pk=pk: document_enqueue(document_id=pk), using=store_alias())
+            transaction.on_commit(partial(document_enqueue, document_id=pk), using=store_alias())
     if retry or exhausted:
         logger.warning("sweep: re-queued %d stuck documents, failed %d", len(retry), len(exhausted))
     return SweepResult(

@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 from typing import NamedTuple
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import connections, transaction
 from django.utils import timezone
@@ -53,7 +53,7 @@ def _check_upload(upload: UploadedFile) -> None:
 def document_upload(
     *,
     tenant: Tenant,
-    user: AbstractBaseUser | None,
+    user: User | None,
     upload: UploadedFile,
     title: str = "",
     reingest: bool = False,
@@ -124,9 +124,7 @@ def document_upload(
     return UploadOutcome(document, duplicate=False)
 
 
-def _reingest(
-    document: Document, user: AbstractBaseUser | None, data: bytes, filename: str, title: str, enqueue: bool
-) -> Document:
+def _reingest(document: Document, user: User | None, data: bytes, filename: str, title: str, enqueue: bool) -> Document:
     if document.in_progress:
         return document  # already on its way through the pipeline with these very bytes
     park_raw(document.pk, data, filename, title or document.title)
@@ -148,7 +146,7 @@ def _reingest(
 
 
 def document_create(
-    *, tenant: Tenant, user: AbstractBaseUser | None, upload: UploadedFile, title: str = "", reingest: bool = False
+    *, tenant: Tenant, user: User | None, upload: UploadedFile, title: str = "", reingest: bool = False
 ) -> Document:
     """The uploaded document, new or (for bytes the tenant already has) the existing one."""
     return document_upload(tenant=tenant, user=user, upload=upload, title=title, reingest=reingest).document

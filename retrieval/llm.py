@@ -8,6 +8,7 @@ checks the result against the recorded SHA-256.
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
 import importlib.util
 import json
@@ -124,7 +125,7 @@ def model_assemble(preset: ModelPreset) -> Path:
         for index, module in enumerate(preset.part_modules, start=1):
             part = _module_dir(module) / "data" / f"part{index:02d}.bin"
             with part.open("rb") as fh:
-                for block in iter(lambda fh=fh: fh.read(4 * 1024 * 1024), b""):
+                for block in iter(functools.partial(fh.read, 4 * 1024 * 1024), b""):
                     out.write(block)
                     digest.update(block)
     if digest.hexdigest() != preset.sha256:
@@ -179,8 +180,15 @@ class Sampling:
 class AnswerBackend(Protocol):
     """What the answer service needs from a model, wherever it runs."""
 
-    model_id: str  # the id clients choose it by (GET /v1/models)
-    region: str  # where it processes the prompt: checked against the tenant's residency rule
+    @property
+    def model_id(self) -> str:
+        """The id clients choose it by (GET /v1/models)."""
+        ...
+
+    @property
+    def region(self) -> str:
+        """Where it processes the prompt: checked against the tenant's residency rule."""
+        ...
 
     def identity(self) -> dict[str, Any]:
         """What an audit entry needs to name (and later replay) the model exactly."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from cleanroom.audit.services import audit_record
 from cleanroom.policies.selectors import tenant_policy
@@ -36,7 +36,7 @@ def question_redact(*, tenant: Tenant, question: str) -> str:
 
 
 def passage_search(
-    *, tenant: Tenant, user: AbstractBaseUser | None, query: str, top_k: int, mode: SearchMode = "hybrid"
+    *, tenant: Tenant, user: User | None, query: str, top_k: int, mode: SearchMode = "hybrid"
 ) -> list[SearchHit]:
     redacted = question_redact(tenant=tenant, question=query)
     chunks: list[ScoredChunk] = chunk_search(tenant=tenant, query=redacted, k=top_k, mode=mode)

@@ -114,7 +114,8 @@ def _bm25_top(
     # placeholders); names over PostgreSQL's 63-byte identifier limit would be truncated, so those few use ->>.
     in_record = [term for term, _ in terms if len(term.encode()) <= 63]
     columns = ", ".join(f"{_column(term)} float8" for term in in_record) or "_ float8"
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[float | str] = []
     for term, weight in terms:
         if term in in_record:
             tf = f"coalesce(x.{_column(term)}, 0)"
@@ -254,6 +255,7 @@ def chunk_search(
         if mode in ("dense", "hybrid"):
             # Chunks of documents indexed before the lexicon existed are still found: count them if it is empty.
             tenant_chunks = lexicon.chunks or Chunk.objects.using(connection.alias).filter(tenant=tenant).count()
+            assert vector is not None  # set above for every mode but lexical
             dense = _dense_ranking(cursor, tenant_id=tenant.pk, vector=vector, n=depth, tenant_chunks=tenant_chunks)
         if mode in ("lexical", "hybrid"):
             lexical = _lexical_ranking(

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from cleanroom.audit.services import audit_record
 from cleanroom.policies.selectors import TenantPolicy, tenant_policy
@@ -189,9 +189,7 @@ def _answer_support(text: str, passages: list[Passage]) -> list[SentenceSupport]
     return support_check(text, passages, similarities)
 
 
-def answer_finish(
-    *, prepared: PreparedQuestion, user: AbstractBaseUser | None, text: str, completion_tokens: int = 0
-) -> Answer:
+def answer_finish(*, prepared: PreparedQuestion, user: User | None, text: str, completion_tokens: int = 0) -> Answer:
     """Turn the model's text into an answer with citations, decide abstention, and audit it."""
     text = answer_clean(text)
     support: list[SentenceSupport] = []
@@ -265,7 +263,7 @@ class Token:
     text: str
 
 
-def answer_stream(*, prepared: PreparedQuestion, user: AbstractBaseUser | None) -> Iterator[Token | Answer]:
+def answer_stream(*, prepared: PreparedQuestion, user: User | None) -> Iterator[Token | Answer]:
     """The model's tokens as they come, then the checked Answer (which may withdraw what was streamed)."""
     parts: list[str] = []
     if prepared.backend is not None:
@@ -280,7 +278,7 @@ def answer_stream(*, prepared: PreparedQuestion, user: AbstractBaseUser | None) 
 
 
 def question_answer(
-    *, tenant: Tenant, user: AbstractBaseUser | None, question: str, top_k: int, model: str | None = None
+    *, tenant: Tenant, user: User | None, question: str, top_k: int, model: str | None = None
 ) -> Answer:
     prepared = question_prepare(tenant=tenant, question=question, top_k=top_k, model=model)
     *_, answer = answer_stream(prepared=prepared, user=user)

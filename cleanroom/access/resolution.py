@@ -3,7 +3,7 @@ request's tenant is its API token's, or else the one chosen in its web session (
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from rest_framework.request import Request
@@ -45,7 +45,7 @@ def request_tenant(request: HttpRequest | Request) -> Tenant:
     return pinned_membership(request).tenant
 
 
-def request_actor(request: HttpRequest | Request) -> AbstractBaseUser | None:
+def request_actor(request: HttpRequest | Request) -> User | None:
     """The signed-in user, for services and the audit trail (None: nobody is signed in)."""
     user = request.user
     return user if isinstance(user, AbstractBaseUser) and user.is_authenticated else None

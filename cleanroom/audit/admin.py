@@ -1,11 +1,13 @@
 from django.contrib import admin
 
 from cleanroom.audit.models import AuditEvent
+from cleanroom.tenants.admin import TenantScopedAdmin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the trail is append-only, and `manage.py audit verify` detects any change."""
+class AuditEventAdmin(TenantScopedAdmin, admin.ModelAdmin):
+    """Read-only: the trail is append-only, and `manage.py audit verify` detects any change. A tenant administrator
+    sees their tenants' events (by the `tenant` foreign key); events of no tenant are the operator's."""
 
     list_display = ["created_at", "tenant_slug", "actor_label", "action", "target_type", "target_id"]
     list_filter = ["action", "tenant_slug"]

@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection, models, transaction
 from django.utils import timezone
 
@@ -39,13 +39,13 @@ def entry_hash(event: AuditEvent) -> str:
 def audit_record(
     *,
     tenant: Tenant | None,
-    actor: AbstractBaseUser | AnonymousUser | None,
+    actor: User | AnonymousUser | None,
     action: str,
     target: models.Model | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append an entry. Callers pass ids, counts and redacted text only."""
-    is_user = actor is not None and actor.is_authenticated
+    user = actor if actor is not None and actor.is_authenticated else None
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
@@ -53,8 +53,8 @@ def audit_record(
         event = AuditEvent(
             tenant=tenant,
             tenant_slug=tenant.slug if tenant is not None else "",
-            actor=actor if is_user else None,
-            actor_label=actor.get_username() if is_user else "system",
+            actor=user,
+            actor_label=user.get_username() if user is not None else "system",
             action=action,
             target_type=target._meta.label_lower if target is not None else "",
             target_id=str(target.pk) if target is not None else "",

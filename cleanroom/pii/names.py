@@ -161,7 +161,6 @@ def _person_results(recognizer: Any, spans: list[tuple[int, int, float]]) -> lis
             start=start,
             end=end,
             score=score,
-            analysis_explanation=None,
             recognition_metadata=dict(metadata),
         )
         for start, end, score in spans

@@ -8,6 +8,7 @@ from cleanroom.audit.services import audit_record
 from cleanroom.pii.entities import DEFAULT_REDACT_ENTITIES, ENTITY_TYPES, entity_choices
 from cleanroom.policies.models import AllowTerm, CustomRecognizer, EntityRule, ResidencyRule, default_redact_entities
 from cleanroom.regions import region_stores
+from cleanroom.tenants.admin import TenantScopedAdmin
 from cleanroom.tenants.models import region_choices
 
 
@@ -78,7 +79,7 @@ class ResidencyRuleForm(forms.ModelForm):
 
 
 @admin.register(ResidencyRule)
-class ResidencyRuleAdmin(admin.ModelAdmin):
+class ResidencyRuleAdmin(TenantScopedAdmin, admin.ModelAdmin):
     form = ResidencyRuleForm
     list_display = ["tenant", "storage_regions", "processing_regions", "retention_days", "updated_at"]
     search_fields = ["tenant__slug", "tenant__name"]
@@ -115,7 +116,7 @@ class ResidencyRuleAdmin(admin.ModelAdmin):
         super().delete_model(request, obj)
 
 
-class AuditedPolicyAdmin(admin.ModelAdmin):
+class AuditedPolicyAdmin(TenantScopedAdmin, admin.ModelAdmin):
     """Every change to a PII policy part is audited: which fields changed and the new settings, never allow-list
     terms (a term may be a name the tenant chose to keep) and never a pattern's matches."""
 

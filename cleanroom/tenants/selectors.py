@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -21,13 +21,13 @@ def api_token_authenticate(*, key: str) -> ApiToken | None:
     return token
 
 
-def membership_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Membership]:
+def membership_list(*, user: User | AnonymousUser) -> QuerySet[Membership]:
     if not user.is_authenticated:
         return Membership.objects.none()
     return Membership.objects.select_related("tenant").filter(user=user).order_by("tenant__slug")
 
 
-def membership_for(*, user: AbstractBaseUser | AnonymousUser, tenant_id: int | None) -> Membership | None:
+def membership_for(*, user: User | AnonymousUser, tenant_id: int | None) -> Membership | None:
     """The user's membership of `tenant_id`, or of their first tenant when none is chosen yet."""
     memberships = membership_list(user=user)
     if tenant_id is not None:

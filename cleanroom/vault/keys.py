@@ -11,10 +11,21 @@ import hashlib
 import hmac
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+def _master_key() -> bytes:
+    key = settings.CLEANROOM_VAULT_KEY
+    if not isinstance(key, str):  # a MissingKey: bootstrap() has not generated the key file yet
+        raise ImproperlyConfigured(
+            f"{key!r}: the process must call cleanroom.bootstrap.bootstrap() before using CLEANROOM_VAULT_KEY "
+            "(manage.py, wsgi.py and the Celery worker do)."
+        )
+    return key.encode()
 
 
 def _derive(purpose: str, tenant_id: int) -> bytes:
-    master = settings.CLEANROOM_VAULT_KEY.encode()
+    master = _master_key()
     return hmac.new(master, f"cleanroom:{purpose}:{tenant_id}".encode(), hashlib.sha256).digest()
 
 

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
@@ -43,12 +43,20 @@ def vault_entries_store(*, tenant_id: int, findings: list[Finding]) -> None:
     )
 
 
-def vault_reveal(*, tenant: Tenant, token: str, actor: AbstractBaseUser | AnonymousUser | None) -> str:
-    """The value behind `token`, for a user holding `vault.reveal_pseudonym`. Audited (the entry's id and type,
-    never the value or the token, so that erasure leaves nothing in the append-only trail)."""
+REVEAL_REASON_MAX_LENGTH = 500
+
+
+def vault_reveal(*, tenant: Tenant, token: str, actor: User | AnonymousUser | None, reason: str) -> str:
+    """The value behind `token`, for a user holding `vault.reveal_pseudonym` who says why. Audited: the entry's id
+    and type and the reason (capped at 500 characters), never the value or the token, so that erasure leaves
+    nothing of them in the append-only trail. The reason is stored as typed: callers ask for one without personal
+    data (a ticket reference)."""
     if actor is None or not actor.is_authenticated or not actor.has_perm("vault.reveal_pseudonym"):
         audit_record(tenant=tenant, actor=actor, action="vault.reveal_refused", details={})
         raise ServiceError("permission_denied", "Revealing a pseudonym needs the reveal permission.", status_code=403)
+    reason = (reason or "").strip()[:REVEAL_REASON_MAX_LENGTH]
+    if not reason:
+        raise ServiceError("reason_required", "Say why the value is needed: a reveal needs a reason.", status_code=400)
     with tenant_scope(tenant):
         entry = VaultEntry.objects.filter(tenant=tenant, token=token.strip()).first()
     if entry is None:
@@ -59,7 +67,7 @@ def vault_reveal(*, tenant: Tenant, token: str, actor: AbstractBaseUser | Anonym
         actor=actor,
         action="vault.revealed",
         target=entry,
-        details={"entity_type": entry.entity_type},
+        details={"entity_type": entry.entity_type, "reason": reason},
     )
     return value
 
@@ -127,8 +135,8 @@ def identifier_scan(*, tenant: Tenant, identifier: str, hashes: set[str], tokens
             for needle in needles:
                 condition |= Q(**{f"{f.name}__icontains": needle})
             hits += _hit(model, f, queryset.filter(condition))
-        for f in arrays:
-            hits += _hit(model, f, queryset.filter(**{f"{f.name}__overlap": needles})) if needles else []
+        for array in arrays:
+            hits += _hit(model, array, queryset.filter(**{f"{array.name}__overlap": needles})) if needles else []
     words = name_words(identifier)
     cipher = tenant_cipher(tenant.pk)
     remaining = [

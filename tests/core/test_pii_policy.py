@@ -24,6 +24,8 @@ from cleanroom.pii.policy import (
 from cleanroom.pii.redaction import Span
 from cleanroom.policies.models import AllowTerm, CustomRecognizer, EntityRule, PiiAction
 from cleanroom.redaction import pii_redact_text
+from cleanroom.tenants.models import Role
+from cleanroom.tenants.services import tenant_bootstrap
 from cleanroom.vault.models import VaultEntry
 from cleanroom.vault.services import vault_reveal
 from ingestion.models import Chunk, Document, ValueFinding
@@ -208,28 +210,32 @@ class TestReveal:
     def test_reveal_needs_the_permission_and_is_audited_without_the_value(self, alice):
         token = self._token(alice)
         with pytest.raises(ServiceError) as refused:
-            vault_reveal(tenant=alice.tenant, token=token, actor=alice.user)
+            vault_reveal(tenant=alice.tenant, token=token, actor=alice.user, reason="ticket 1")
         assert refused.value.status_code == 403
         assert AuditEvent.objects.filter(action="vault.reveal_refused").count() == 1
         alice.user.user_permissions.add(Permission.objects.get(codename="reveal_pseudonym"))
         user = User.objects.get(pk=alice.user.pk)  # fresh permission cache
-        assert vault_reveal(tenant=alice.tenant, token=token, actor=user) == "Kavya Iyer"
+        with pytest.raises(ServiceError) as no_reason:
+            vault_reveal(tenant=alice.tenant, token=token, actor=user, reason="  ")
+        assert no_reason.value.code == "reason_required" and no_reason.value.status_code == 400
+        assert vault_reveal(tenant=alice.tenant, token=token, actor=user, reason="ticket 1") == "Kavya Iyer"
         event = AuditEvent.objects.get(action="vault.revealed")
         assert event.actor_label == "alice" and "Kavya" not in str(event.details) and token not in str(event.details)
+        assert event.details["reason"] == "ticket 1"
 
     def test_other_tenant_cannot_reveal_a_token(self, alice, charlie):
         token = self._token(alice)
         charlie.user.user_permissions.add(Permission.objects.get(codename="reveal_pseudonym"))
         user = User.objects.get(pk=charlie.user.pk)
         with pytest.raises(ServiceError) as missing:
-            vault_reveal(tenant=charlie.tenant, token=token, actor=user)
+            vault_reveal(tenant=charlie.tenant, token=token, actor=user, reason="ticket 1")
         assert missing.value.status_code == 404
 
     def test_admin_reveal_action_shows_values_only_to_permitted_staff(self, alice):
         token = self._token(alice)
         entry = VaultEntry.objects.get(token=token)
-        staff = User.objects.create_user("compliance", password="pw-123456789", is_staff=True)
-        staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_vaultentry"]))
+        # A compliance officer administering tenant A: staff, the tenant admin group, and the reveal grant later.
+        staff = tenant_bootstrap(slug=alice.tenant.slug, username="compliance", role=Role.ADMIN, staff=True)[0].user
         client = Client()
         client.force_login(staff)
         url = "/admin/vault/vaultentry/"
@@ -240,7 +246,10 @@ class TestReveal:
         assert "Kavya" not in refused.content.decode()  # the action is not offered without the permission
         staff.user_permissions.add(Permission.objects.get(codename="reveal_pseudonym"))
         client.force_login(User.objects.get(pk=staff.pk))
-        shown = client.post(url, {"action": "reveal", "_selected_action": [entry.pk]})
+        asked = client.post(url, {"action": "reveal", "_selected_action": [entry.pk]})
+        assert asked.status_code == 200 and "Kavya" not in asked.content.decode() and b'name="reason"' in asked.content
+        confirmed = {"action": "reveal", "_selected_action": [entry.pk], "reveal_confirmed": "yes"}
+        shown = client.post(url, {**confirmed, "reason": "DSAR ticket 42"})
         assert shown.status_code == 200 and "Kavya Iyer" in shown.content.decode()
         assert AuditEvent.objects.filter(action="vault.revealed", actor_label="compliance").count() == 1
 

@@ -19,7 +19,18 @@ class Command(BaseCommand):
         parser.add_argument("--user", required=True, help="Username")
         parser.add_argument("--role", default=Role.EDITOR, choices=Role.values)
         parser.add_argument("--password", help="Set this password (otherwise a new user gets no usable password)")
-        parser.add_argument("--staff", action="store_true", help="Also give the user access to Django admin")
+        parser.add_argument(
+            "--staff",
+            action="store_true",
+            help="Let the user administer this tenant in Django admin (needs --role admin): staff status and the "
+            "'Tenant administrators' group. Never a superuser: admin shows them only the tenants they administer.",
+        )
+        parser.add_argument(
+            "--operator",
+            action="store_true",
+            help="Make the user a platform operator: a superuser who sees and changes every tenant in Django admin, "
+            "including revealing pseudonyms. For the people who run the deployment, not for a tenant's staff.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -29,6 +40,7 @@ class Command(BaseCommand):
                 role=options["role"],
                 password=options["password"],
                 staff=options["staff"],
+                operator=options["operator"],
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
@@ -36,4 +48,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{verb} user {membership.user.username!r}; role {membership.role!r} in tenant {membership.tenant.slug!r}."
         )
+        if options["staff"] and not options["operator"] and membership.user.is_superuser:
+            self.stderr.write(
+                f"Warning: {membership.user.username!r} already is a superuser (a platform operator) and sees every "
+                "tenant; --staff does not change that. Remove the status in admin if it was not meant."
+            )
         self.stdout.write(key)
