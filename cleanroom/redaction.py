@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from cleanroom.errors import ServiceError
+from cleanroom.keys import tenant_hash_key
 from cleanroom.pii.engine import detect_many, detector_version
 from cleanroom.pii.entities import ENTITY_TYPES
 from cleanroom.pii.policy import (
@@ -25,7 +26,6 @@ from cleanroom.pii.policy import (
 from cleanroom.pii.redaction import Span
 from cleanroom.policies.selectors import pii_policy
 from cleanroom.tenants.models import Tenant
-from cleanroom.vault.keys import tenant_hash_key
 
 DOCUMENT, QUESTION, SCAN = "document", "question", "scan"
 

@@ -16,11 +16,11 @@ from django.utils import timezone
 
 from cleanroom.audit.services import audit_record
 from cleanroom.errors import ServiceError
+from cleanroom.keys import tenant_hash_key
 from cleanroom.pii.policy import identifier_hashes
 from cleanroom.pii.redaction import placeholder
 from cleanroom.routing import current_alias, tenant_scope
 from cleanroom.tenants.models import Tenant
-from cleanroom.vault.keys import tenant_hash_key
 from cleanroom.vault.models import ErasureReceipt, VaultEntry
 from cleanroom.vault.services import identifier_pattern, identifier_scan
 from ingestion.deletion import document_delete

@@ -15,10 +15,11 @@ from django.db.models import Q
 
 from cleanroom.audit.services import audit_record
 from cleanroom.errors import ServiceError
+from cleanroom.keys import tenant_cipher
 from cleanroom.pii.policy import Finding, name_words
+from cleanroom.redaction import pii_redact_text
 from cleanroom.routing import tenant_scope
 from cleanroom.tenants.models import Tenant
-from cleanroom.vault.keys import tenant_cipher
 from cleanroom.vault.models import VaultEntry
 
 logger = logging.getLogger(__name__)
@@ -49,8 +50,8 @@ REVEAL_REASON_MAX_LENGTH = 500
 def vault_reveal(*, tenant: Tenant, token: str, actor: User | AnonymousUser | None, reason: str) -> str:
     """The value behind `token`, for a user holding `vault.reveal_pseudonym` who says why. Audited: the entry's id
     and type and the reason (capped at 500 characters), never the value or the token, so that erasure leaves
-    nothing of them in the append-only trail. The reason is stored as typed: callers ask for one without personal
-    data (a ticket reference)."""
+    nothing of them in the append-only trail. The reason goes through the redaction door first: an officer who names
+    the person in it leaves a placeholder in the trail, not the name."""
     if actor is None or not actor.is_authenticated or not actor.has_perm("vault.reveal_pseudonym"):
         audit_record(tenant=tenant, actor=actor, action="vault.reveal_refused", details={})
         raise ServiceError("permission_denied", "Revealing a pseudonym needs the reveal permission.", status_code=403)
@@ -61,6 +62,7 @@ def vault_reveal(*, tenant: Tenant, token: str, actor: User | AnonymousUser | No
         entry = VaultEntry.objects.filter(tenant=tenant, token=token.strip()).first()
     if entry is None:
         raise ServiceError("not_found", "No such pseudonym in this tenant's vault.", status_code=404)
+    reason = pii_redact_text(tenant=tenant, text=reason)
     value = tenant_cipher(tenant.pk).decrypt(entry.ciphertext.encode()).decode()
     audit_record(
         tenant=tenant,

@@ -233,6 +233,15 @@ class TestReveal:
         assert vault_reveal(tenant=world.a.tenant, token=token, actor=user, reason="x" * 600) == "Kavya Iyer"
         assert AuditEvent.objects.get(action="vault.revealed").details["reason"] == "x" * 500
 
+    def test_a_reason_that_names_the_person_reaches_the_audit_trail_redacted(self, world):
+        self._grant(world)
+        user = User.objects.get(pk=world.admin_user.pk)
+        token = VaultEntry.objects.get(tenant=world.a.tenant).token
+        reason = "Subject access request of Kavya Iyer (kavya.iyer@example.com), ticket 42"
+        assert vault_reveal(tenant=world.a.tenant, token=token, actor=user, reason=reason) == "Kavya Iyer"
+        stored = AuditEvent.objects.get(action="vault.revealed").details["reason"]
+        assert "Kavya" not in stored and "kavya.iyer@" not in stored and "ticket 42" in stored
+
     def test_the_tenant_admin_group_does_not_grant_reveal(self, world):
         user = User.objects.get(pk=world.admin_user.pk)
         assert not user.has_perm("vault.reveal_pseudonym")
