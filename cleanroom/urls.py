@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.permissions import AllowAny
 
 from cleanroom import views
+from cleanroom.access import api as access_api
+from cleanroom.access import views as access_views
 from ingestion import api as ingestion_api
 from ingestion import views as ingestion_views
 from retrieval import api as retrieval_api
@@ -17,6 +19,10 @@ api_v1 = [
     path("documents/<str:document_id>", ingestion_api.DocumentDetailApi.as_view(), name="document"),
     path("query", retrieval_api.QueryApi.as_view(), name="query"),
     path("search", retrieval_api.SearchApi.as_view(), name="search"),
+    path("tenant/members", access_api.TenantMemberListApi.as_view(), name="tenant-members"),
+    path("tenant/members/<str:member_id>", access_api.TenantMemberDetailApi.as_view(), name="tenant-member"),
+    path("tenant/tokens", access_api.TenantTokenListApi.as_view(), name="tenant-tokens"),
+    path("tenant/tokens/<str:token_id>", access_api.TenantTokenDetailApi.as_view(), name="tenant-token"),
     # The schema describes the API, not anyone's data: readable without a token, for client generators.
     path("schema", SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]), name="schema"),
 ]
@@ -35,6 +41,12 @@ web = [
     path("documents/<str:document_id>/delete", ingestion_views.document_remove, name="document-delete"),
     path("ask/", retrieval_views.ask, name="ask"),
     path("tenant", views.switch_tenant, name="switch-tenant"),
+    path("tenant/", access_views.tenant_page, name="tenant"),
+    path("tenant/members/add", access_views.member_add_view, name="tenant-member-add"),
+    path("tenant/members/<str:member_id>/role", access_views.member_role_view, name="tenant-member-role"),
+    path("tenant/members/<str:member_id>/remove", access_views.member_remove_view, name="tenant-member-remove"),
+    path("tenant/tokens/create", access_views.token_create_view, name="tenant-token-create"),
+    path("tenant/tokens/<str:token_id>/revoke", access_views.token_revoke_view, name="tenant-token-revoke"),
 ]
 
 urlpatterns = [

@@ -26,3 +26,8 @@ class IsTenantMember(permissions.BasePermission):
 class IsTenantEditor(IsTenantMember):
     message = "Your role in this tenant does not allow changing documents."
     minimum_role = Role.EDITOR
+
+
+class IsTenantAdmin(IsTenantMember):
+    message = "Only the tenant's admins may manage its members and API tokens."
+    minimum_role = Role.ADMIN

@@ -26,7 +26,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("The API token contains invalid characters.") from exc
         token = api_token_authenticate(key=key)
         if token is None:
-            raise exceptions.AuthenticationFailed("The API token is invalid or has been revoked.")
+            raise exceptions.AuthenticationFailed("The API token is invalid, expired or has been revoked.")
         return token.membership.user, token
 
     def authenticate_header(self, request: Request) -> str:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission, User
@@ -9,7 +11,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from cleanroom.errors import ServiceError
 from cleanroom.tenants.models import ApiToken, Membership, Role, Tenant, hash_token_key
+
+# The longest expiry a token created by self-service may have, in days (ten years).
+TOKEN_MAX_EXPIRY_DAYS = 3650
 
 
 def tenant_get_or_create(*, slug: str, name: str | None = None, home_region: str | None = None) -> Tenant:
@@ -31,20 +37,90 @@ def membership_set(*, user: User, tenant: Tenant, role: str) -> Membership:
     return membership
 
 
-def api_token_create(*, membership: Membership, name: str = "api") -> tuple[ApiToken, str]:
-    """Create a token and return it with its plain key, which is never stored and cannot be shown again."""
+def api_token_create(
+    *, membership: Membership, name: str = "api", expires_in_days: int | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token and return it with its plain key, which is never stored and cannot be shown again.
+    `expires_in_days`: the key stops working after that many days; None: it never expires."""
+    if expires_in_days is not None and not 1 <= expires_in_days <= TOKEN_MAX_EXPIRY_DAYS:
+        raise ServiceError(
+            "invalid_input", f"expires_in_days must be between 1 and {TOKEN_MAX_EXPIRY_DAYS}.", status_code=400
+        )
     key = ApiToken.generate_key()
     token = ApiToken.objects.create(
         membership=membership,
         name=name,
         key_prefix=key[: len(ApiToken.PREFIX) + 4],
         key_hash=hash_token_key(key),
+        expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days is not None else None,
     )
     return token, key
 
 
-def api_token_revoke(*, token: ApiToken) -> None:
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+def api_token_revoke(*, token: ApiToken) -> bool:
+    """Revoke the token; False when it already was."""
+    now = timezone.now()
+    revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now) > 0
+    if revoked:
+        token.revoked_at = now
+    return revoked
+
+
+# Self-service: a tenant's admins manage its members (the access layer checks the role and writes the audit).
+
+
+def _role_checked(role: str) -> str:
+    if role not in Role.values:
+        raise ServiceError("invalid_input", f"role must be one of {', '.join(Role.values)}.", status_code=400)
+    return role
+
+
+def _guard_last_admin(membership: Membership) -> None:
+    """Refuse to take the admin role from the tenant's last admin. Locks the tenant's admin rows so that two
+    admins demoting each other at once cannot both succeed (call inside a transaction)."""
+    admins = list(
+        Membership.objects.select_for_update()
+        .filter(tenant_id=membership.tenant_id, role=Role.ADMIN)
+        .values_list("pk", flat=True)
+    )
+    if membership.pk in admins and not any(pk != membership.pk for pk in admins):
+        raise ServiceError(
+            "last_admin",
+            "This is the tenant's last admin: make another member admin first.",
+            status_code=409,
+        )
+
+
+@transaction.atomic
+def membership_add(*, tenant: Tenant, username: str, role: str) -> Membership:
+    """Make an existing user a member of `tenant`. Never creates users."""
+    _role_checked(role)
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise ServiceError("no_such_user", f"No such user: {username!r}.", status_code=404)
+    if Membership.objects.filter(user=user, tenant=tenant).exists():
+        raise ServiceError("already_member", f"{username!r} is already a member of this tenant.", status_code=409)
+    return Membership.objects.create(user=user, tenant=tenant, role=role)
+
+
+@transaction.atomic
+def membership_role_change(*, membership: Membership, role: str) -> str:
+    """Change the member's role; returns the previous one."""
+    _role_checked(role)
+    previous = membership.role
+    if role != previous:
+        if role != Role.ADMIN:
+            _guard_last_admin(membership)
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return previous
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    """Remove the member from the tenant; their tokens for it go with the membership."""
+    _guard_last_admin(membership)
+    membership.delete()
 
 
 TENANT_ADMIN_GROUP = "Tenant administrators"
