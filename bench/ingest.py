@@ -1,6 +1,7 @@
 """Ingestion throughput on the SciFact abstracts, through the real pipeline, against its stages alone.
 
-    python -m bench.ingest [--dataset ../shared/eval/scifact] [--limit N] [--batch 32] [--broker redis://...] [--json]
+    python -m bench.ingest [--dataset ../shared/eval/scifact] [--limit N] [--batch 32] [--broker redis://...]
+                           [--scans N] [--json]
 
 1. Starts a real Celery worker process (solo pool: one process, whose peak RSS is read from /proc/<pid>/status
    VmHWM), warms it up with one document, then uploads every abstract through `document_upload` (quarantine,
@@ -11,6 +12,10 @@
    abstracts extracted and chunked by the same pure functions): Presidio only (`redact_many` on all chunk texts
    at once) and embedding only (`embed` on the texts the pipeline embeds).
 3. Prints documents/s, chunks/s, the worker's peak RSS and overhead_ratio = end-to-end / (Presidio + embedding).
+
+With `--scans N` the first N abstracts go in as scans instead: each typed on a page with Pillow (150 dpi, PNG), so
+the worker OCRs them (Tesseract) in the mix; OCR alone is timed on the same images (OCR pages/s), and counts as a
+stage in the overhead ratio.
 
 It uses its own database (`cleanroom_bench` in the embedded PostgreSQL, emptied at start) and its own broker
 queue, so it touches nothing else. SciFact is read in place, never copied.
@@ -42,6 +47,7 @@ def _args() -> argparse.Namespace:
         default=os.environ.get("CLEANROOM_BENCH_BROKER", "redis://127.0.0.1:6379/14"),
         help="Redis URL of the broker (a private queue is used on it)",
     )
+    parser.add_argument("--scans", type=int, default=0, help="Upload the first N abstracts as scanned pages (OCR)")
     parser.add_argument("--json", action="store_true", help="Also print the figures as JSON on the last line")
     return parser.parse_args()
 
@@ -62,7 +68,28 @@ def _load_corpus(dataset: Path, limit: int) -> list[dict[str, str]]:
 
 
 def _file_bytes(row: dict[str, str]) -> bytes:
-    return row["text"].encode()
+    return _scan(row["text"]) if row.get("scan") else row["text"].encode()
+
+
+def _file_name(row: dict[str, str]) -> str:
+    return f"scifact-{row['id']}.png" if row.get("scan") else f"scifact-{row['id']}.txt"
+
+
+def _scan(text: str) -> bytes:
+    """`text` typed on an A4 page at 150 dpi (what fits on one page), as a PNG: a scan for the OCR to read."""
+    import io
+    import textwrap
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    page = Image.new("L", (1240, 1754), 255)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=26)
+    for number, line in enumerate(textwrap.wrap(text, 78)[:36]):
+        draw.text((90, 90 + number * 44), line, fill=0, font=font)
+    buffer = io.BytesIO()
+    page.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -134,6 +161,8 @@ def main() -> None:
 
     dataset = Path(args.dataset).expanduser().resolve()  # relative to where the command runs (the repo root)
     rows = _load_corpus(dataset, args.limit)
+    for row in rows[: args.scans]:
+        row["scan"] = "1"
     call_command("migrate", interactive=False, verbosity=0)
     if settings.DATABASES["default"]["NAME"] == "cleanroom_bench":
         call_command("flush", interactive=False, verbosity=0)
@@ -169,7 +198,7 @@ def main() -> None:
             outcome = document_upload(
                 tenant=tenant,
                 user=None,
-                upload=SimpleUploadedFile(f"scifact-{row['id']}.txt", _file_bytes(row)),
+                upload=SimpleUploadedFile(_file_name(row), _file_bytes(row)),
                 title=row["title"],
             )
             ids.append(str(outcome.document.pk))
@@ -187,7 +216,8 @@ def main() -> None:
     chunks = sum(Document.objects.filter(pk__in=ids).values_list("chunk_count", flat=True))
     from cleanroom.policies.selectors import tenant_policy
 
-    presidio_s, embed_s, stage_chunks = _isolated_stages(rows, tenant_policy(tenant=tenant).redact_entities)
+    stages = _isolated_stages(rows, tenant_policy(tenant=tenant).redact_entities)
+    presidio_s, embed_s, stage_chunks, ocr_s, ocr_pages = stages
 
     figures = {
         "documents": len(rows),
@@ -201,7 +231,11 @@ def main() -> None:
         "isolated_chunks": stage_chunks,
         "docs_per_s": round(len(rows) / end_to_end, 2),
         "chunks_per_s": round(chunks / end_to_end, 2),
-        "overhead_ratio": round(end_to_end / (presidio_s + embed_s), 3),
+        "scanned_documents": args.scans and min(args.scans, len(rows)),
+        "ocr_pages": ocr_pages,
+        "ocr_only_s": round(ocr_s, 2),
+        "ocr_pages_per_s": round(ocr_pages / ocr_s, 3) if ocr_s else None,
+        "overhead_ratio": round(end_to_end / (presidio_s + embed_s + ocr_s), 3),
         "worker_peak_rss_mb": round(peak_mb, 1),
         "batch_documents": int(env.get("CLEANROOM_INGEST_BATCH_DOCUMENTS", settings.INGEST_BATCH_DOCUMENTS)),
     }
@@ -210,7 +244,9 @@ def main() -> None:
         f"{chunks} chunks in {end_to_end:.1f} s (uploads {uploaded:.1f} s of it)\n"
         f"  {figures['docs_per_s']} documents/s, {figures['chunks_per_s']} chunks/s\n"
         f"  stages alone on the same {stage_chunks} chunk texts: Presidio {presidio_s:.1f} s + "
-        f"embedding {embed_s:.1f} s = {presidio_s + embed_s:.1f} s\n"
+        f"embedding {embed_s:.1f} s"
+        + (f" + OCR {ocr_s:.1f} s ({ocr_pages} pages, {ocr_pages / ocr_s:.2f} pages/s)" if ocr_s else "")
+        + f" = {presidio_s + embed_s + ocr_s:.1f} s\n"
         f"  overhead ratio (end-to-end / stages) {figures['overhead_ratio']}  (target <= 1.15)\n"
         f"  worker peak RSS {peak_mb:.0f} MB  (target < 2560 MB)"
     )
@@ -218,8 +254,9 @@ def main() -> None:
         print(json.dumps(figures))
 
 
-def _isolated_stages(rows: list[dict[str, str]], entities: frozenset[str]) -> tuple[float, float, int]:
-    """Presidio alone and MiniLM alone, in this process, on the chunk texts the pipeline produces."""
+def _isolated_stages(rows: list[dict[str, str]], entities: frozenset[str]) -> tuple[float, float, int, float, int]:
+    """Presidio alone and MiniLM alone, in this process, on the chunk texts the pipeline produces; and the time
+    extraction took on the scans (OCR), with their page count."""
     from django.conf import settings
 
     from cleanroom.pii.engine import redact_many
@@ -229,8 +266,14 @@ def _isolated_stages(rows: list[dict[str, str]], entities: frozenset[str]) -> tu
     from ingestion.pipeline import embedding_text
 
     texts, embed_inputs = [], []
+    ocr_s, ocr_pages = 0.0, 0
     for row in rows:
-        extracted = extract(_file_bytes(row), f"scifact-{row['id']}.txt")
+        data = _file_bytes(row)
+        started = time.perf_counter()
+        extracted = extract(data, _file_name(row))
+        if extracted.ocr is not None:
+            ocr_s += time.perf_counter() - started
+            ocr_pages += len(extracted.ocr.pages)
         pieces = chunk_sections(
             [(s.label, s.text) for s in extracted.sections],
             target_words=settings.CHUNK_TARGET_WORDS,
@@ -247,7 +290,7 @@ def _isolated_stages(rows: list[dict[str, str]], entities: frozenset[str]) -> tu
     started = time.perf_counter()
     embed(embed_inputs, batch_size=settings.EMBEDDING_BATCH_SIZE)
     embed_s = time.perf_counter() - started
-    return presidio_s, embed_s, len(texts)
+    return presidio_s, embed_s, len(texts), ocr_s, ocr_pages
 
 
 if __name__ == "__main__":

