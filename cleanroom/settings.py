@@ -308,15 +308,15 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 CLEANROOM_REGION = env_str("CLEANROOM_REGION", "local")
 
 # Ingestion: a worker takes up to this many queued documents of a tenant (and this many bytes) at once, so that
-# Presidio, the embedder and the database work on batches. A document stuck in a step longer than
-# INGEST_STUCK_AFTER_SECONDS is re-queued by the sweep; after INGEST_MAX_ATTEMPTS claims it fails instead.
+# Presidio, the embedder and the database work on batches. A document whose worker stopped refreshing it is
+# re-queued by the sweep (INGEST_STUCK_AFTER_SECONDS, in the Resilience block); after INGEST_MAX_ATTEMPTS claims it
+# fails instead.
 INGEST_BATCH_DOCUMENTS = env_int("CLEANROOM_INGEST_BATCH_DOCUMENTS", 64, minimum=1)
 # Presidio runs on the next slice of N documents of a batch while the embedder works on the last one (0: one stage
 # after the other). With the embedder on one core less than the machine has (EMBEDDING_THREADS), the two stages
 # keep every core busy without competing: on 2 cores, 6.8 documents/s against 4.4-5.2 in turn (bench.ingest).
 INGEST_PIPELINE_DOCUMENTS = env_int("CLEANROOM_INGEST_PIPELINE_DOCUMENTS", 16, minimum=0)
 INGEST_BATCH_BYTES = env_int("CLEANROOM_INGEST_BATCH_MB", 16, minimum=1) * 1024 * 1024
-INGEST_STUCK_AFTER_SECONDS = env_int("CLEANROOM_STUCK_AFTER_SECONDS", CELERY_TASK_TIME_LIMIT + 180, minimum=1)
 INGEST_MAX_ATTEMPTS = env_int("CLEANROOM_INGEST_MAX_ATTEMPTS", 3, minimum=1)
 
 EMBEDDING_BATCH_SIZE = env_int("CLEANROOM_EMBEDDING_BATCH_SIZE", 64, minimum=1)
@@ -332,9 +332,11 @@ LLM_CONTEXT_TOKENS = env_int("CLEANROOM_LLM_CONTEXT_TOKENS", 4096, minimum=512)
 LLM_MAX_ANSWER_TOKENS = env_int("CLEANROOM_LLM_MAX_ANSWER_TOKENS", 256, minimum=16)
 LLM_THREADS = env_int("CLEANROOM_LLM_THREADS", os.cpu_count() or 2, minimum=1)
 LLM_SEED = env_int("CLEANROOM_LLM_SEED", 42)
-# Characters of passage text handed to the model: the most relevant sentences of the retrieved chunks, not whole
-# chunks. Prompt evaluation dominates time to first token on CPU (about 6 ms a token for the 1.5B model on 2 cores).
-LLM_CONTEXT_CHARS = env_int("CLEANROOM_LLM_CONTEXT_CHARS", 1000, minimum=200)
+# Characters of passage text handed to the model: whole chunks by relevance, the last one cut to its best sentences
+# (retrieval/prompting.select_context). 1,000 characters of scattered sentences left out the answer, or what
+# qualifies it; prompt evaluation dominates time to first token on CPU (about 6 ms a token for the 1.5B model on 2
+# cores), and ~500 tokens are meant to keep it within 2.5 s (to be measured on a quiet machine with bench.query).
+LLM_CONTEXT_CHARS = env_int("CLEANROOM_LLM_CONTEXT_CHARS", 2000, minimum=200)
 MODELS_DIR = Path(env_str("CLEANROOM_MODELS_DIR", str(DATA_DIR / "models"))).expanduser().resolve()
 # The fast option offered beside the default (GET /v1/models, `"model"` in a query) when it is installed.
 LLM_FAST_MODEL = env_str("CLEANROOM_LLM_FAST_MODEL", "qwen2.5-coder-0.5b")
@@ -347,11 +349,11 @@ LLM_URL_API_KEY = env_str("CLEANROOM_LLM_URL_API_KEY")
 if LLM_URL and not LLM_URL_REGION:
     raise ImproperlyConfigured("CLEANROOM_LLM_URL is set: set CLEANROOM_LLM_URL_REGION to where that server runs.")
 
-# Retrieval: below this cosine similarity a chunk does not count as relevant, and with no relevant chunk the
-# service abstains instead of letting the model guess. Calibrated by `python -m bench.calibrate_relevance`
-# (SciFact train claims vs off-topic questions): 0.30 keeps every answerable claim and refuses 92 % of off-topic
-# questions; the optimum, 0.325, was rounded down because short questions score lower than SciFact's claims.
-MIN_RELEVANCE = env_float("CLEANROOM_MIN_RELEVANCE", 0.3)
+# Retrieval: below this cosine similarity a chunk does not count as relevant, and with no relevant chunk the service
+# abstains without a model call. A floor against off-topic questions only: whether the documents answer a question is
+# decided by the model and the support check, which one cosine cannot do (answerable questions scored as low as 0.27,
+# unanswerable ones as high as 0.6). 0.30 dropped the only relevant passage of an answerable question.
+MIN_RELEVANCE = env_float("CLEANROOM_MIN_RELEVANCE", 0.2)
 MAX_TOP_K = 50
 
 # --- Logging --------------------------------------------------------------------------------------------------
@@ -399,10 +401,17 @@ CLEANROOM_VAULT_KEY = (
 )
 RETENTION_INTERVAL_S = env_int("CLEANROOM_RETENTION_INTERVAL_S", 3600, minimum=60)
 LEAKSCAN_INTERVAL_S = env_int("CLEANROOM_LEAKSCAN_INTERVAL_S", 86400, minimum=60)
-# The leak scan re-analyses stored chunks with this (lower, so stricter) score threshold.
+# The leak scan re-analyses stored chunks with this (lower, so stricter) score threshold; ingestion's second pass
+# uses the same one, so that the scan finds nothing the pipeline could have found first.
 LEAKSCAN_SCORE_THRESHOLD = env_float("CLEANROOM_LEAKSCAN_THRESHOLD", 0.3)
+# /metrics: the bearer token a Prometheus scraper sends. Unset: only loopback clients and staff sessions.
+METRICS_TOKEN = env_str("CLEANROOM_METRICS_TOKEN")
 CELERY_BEAT_SCHEDULE |= {
     "retention-purge": {"task": "vault.retention_purge", "schedule": float(RETENTION_INTERVAL_S)},
+    "conversation-retention": {
+        "task": "retrieval.conversation_retention_purge",
+        "schedule": float(RETENTION_INTERVAL_S),
+    },
     "leak-scan": {"task": "vault.leakscan_all", "schedule": float(LEAKSCAN_INTERVAL_S)},
 }
 
@@ -410,3 +419,50 @@ CELERY_BEAT_SCHEDULE |= {
 KNOWN_REGIONS: list[str] = sorted(
     {CLEANROOM_REGION, *CLEANROOM_REGIONS, *env_list("CLEANROOM_KNOWN_REGIONS", ["in", "eu"])}
 )
+
+
+# --- Resilience: worker recovery, stuck documents, queues, per-document budget, dependency timeouts ---------------
+from kombu import Queue  # noqa: E402 - only the Celery queues below need it
+
+# Celery kills a pool child that has not said it is up within this many seconds, and then each replacement too:
+# its default, 4 s, is shorter than a cold model load (about 7 s). Models are loaded in the worker's main process
+# before it forks (cleanroom/celery.py), so a child starts in under a second; this is the margin for the rest.
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = env_float("CLEANROOM_WORKER_PROC_ALIVE_TIMEOUT", 60.0)
+# A worker refreshes step_started_at of the documents it holds every INGEST_HEARTBEAT_SECONDS (ingestion/steps.py),
+# so the sweep can tell a dead worker from a slow one: it re-queues a document not refreshed for
+# INGEST_STUCK_AFTER_SECONDS (six missed heartbeats), and a document held by a killed worker is retried within
+# about INGEST_STUCK_AFTER_SECONDS + INGEST_SWEEP_INTERVAL_SECONDS.
+INGEST_HEARTBEAT_SECONDS = env_int("CLEANROOM_INGEST_HEARTBEAT_SECONDS", 30, minimum=1)
+INGEST_STUCK_AFTER_SECONDS = env_int("CLEANROOM_STUCK_AFTER_SECONDS", 6 * INGEST_HEARTBEAT_SECONDS, minimum=1)
+# A queued document's task is sent again only after this long: its message may sit behind a long backlog, and every
+# resend is one more message in that backlog. Covers uploads accepted while the broker was down.
+INGEST_RESEND_QUEUED_AFTER_SECONDS = env_int(
+    "CLEANROOM_RESEND_QUEUED_AFTER_SECONDS", CELERY_TASK_TIME_LIMIT + 180, minimum=1
+)
+# Every scheduled task (the sweep, retention purges, leak scans) has a queue of its own, so that they run while
+# documents keep the ingestion workers busy (`manage.py serve` starts a small worker for it; docker-compose a service).
+MAINTENANCE_QUEUE = env_str("CLEANROOM_MAINTENANCE_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}.maintenance")
+CELERY_TASK_QUEUES = (Queue(CELERY_TASK_DEFAULT_QUEUE), Queue(MAINTENANCE_QUEUE))
+# Every periodic task (the conversation retention that retrieval adds to the schedule too) on the maintenance queue.
+CELERY_TASK_ROUTES = {entry["task"]: {"queue": MAINTENANCE_QUEUE} for entry in CELERY_BEAT_SCHEDULE.values()}
+# Per-document budget (ingestion/budget.py): a document beyond it fails with `budget_exceeded` instead of holding a
+# worker for half an hour and being retried. Presidio reads about 28,000 characters a second on one core, so 500,000
+# words (~3 MB of text) is a few minutes of redaction; 100,000 Markdown headings took 260 s, so sections are capped
+# too (tables make one section per ~120 words: 500,000 words of rows is ~4,200 sections).
+INGEST_MAX_WORDS = env_int("CLEANROOM_INGEST_MAX_WORDS", 500_000, minimum=1)
+INGEST_MAX_SECTIONS = env_int("CLEANROOM_INGEST_MAX_SECTIONS", 10_000, minimum=1)
+INGEST_MAX_EXTRACT_SECONDS = env_float("CLEANROOM_INGEST_MAX_EXTRACT_SECONDS", 120.0)
+# A database that is down answers a JSON 503 within seconds (cleanroom/middleware.py), not after the kernel's TCP
+# connect timeout (minutes).
+DB_CONNECT_TIMEOUT = env_int("CLEANROOM_DB_CONNECT_TIMEOUT", 3, minimum=1)
+for _database in DATABASES.values():
+    _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+# The broker too: an upload enqueues after its commit, and a broker that does not answer must not hold the request
+# (the document stays queued; the sweep sends it again).
+CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CLEANROOM_BROKER_CONNECT_TIMEOUT", 2.0)
+if not CELERY_BROKER_URL.startswith("filesystem"):
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {"socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+MIDDLEWARE.insert(0, "cleanroom.middleware.DependencyUnavailableMiddleware")
+# `manage.py serve` stopping (Ctrl-C, SIGTERM): how long the batch in progress may run on before it is released.
+STOP_GRACE_SECONDS = env_float("CLEANROOM_STOP_GRACE_SECONDS", 20.0)

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from celery import current_app
-from django.db import InterfaceError, OperationalError, models, router, transaction
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections, models, router, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerOperationalError
@@ -99,3 +103,39 @@ def document_enqueue(*, document_id: uuid.UUID | str) -> None:
         current_app.send_task(PROCESS_DOCUMENT, args=[str(document_id)])
     except Exception as exc:  # kombu/redis raise several unrelated types for "broker unreachable"
         logger.warning("could not enqueue document %s (%s); the sweep will retry", document_id, type(exc).__name__)
+
+
+@contextmanager
+def claims_heartbeat(ids: list[uuid.UUID], token: uuid.UUID) -> Iterator[None]:
+    """While the block runs, refresh step_started_at of the documents this run holds every
+    INGEST_HEARTBEAT_SECONDS, so that the sweep re-queues a document within minutes of its worker dying but never
+    takes one from a worker that is merely slow. A run that was swept has lost its claim token and refreshes
+    nothing: the new holder's claim stands."""
+    alias = store_alias()  # the thread has no region scope of its own
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(settings.INGEST_HEARTBEAT_SECONDS):
+                try:
+                    with transaction.atomic(using=alias):
+                        # Rows the run itself has locked (it is storing them) are alive by definition: skip, never wait.
+                        held = list(
+                            Document.objects.using(alias)
+                            .select_for_update(skip_locked=True)
+                            .filter(pk__in=ids, claim_token=token, status__in=Document.IN_PROGRESS)
+                            .values_list("pk", flat=True)
+                        )
+                        Document.objects.using(alias).filter(pk__in=held).update(step_started_at=timezone.now())
+                except TRANSIENT_ERRORS as exc:  # the database is back by the next beat, or the sweep decides
+                    logger.warning("heartbeat of %d documents failed (%s)", len(ids), type(exc).__name__)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    thread = threading.Thread(target=beat, name="claims-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=10)

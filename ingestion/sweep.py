@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cleanroom.audit.services import audit_record
+from cleanroom.routing import region_scope, region_stores
 from ingestion.models import Document
 from ingestion.steps import document_enqueue, document_fail, steps_append, store_alias
 
@@ -25,13 +26,21 @@ class SweepResult(NamedTuple):
     reenqueued: list[str]
 
 
-def documents_requeue_stuck(*, older_than: timedelta | None = None) -> SweepResult:
-    """Re-queue documents that have sat in a processing step longer than `older_than` (their worker died:
-    SIGKILL, out of memory, a lost machine); fail those that were already tried INGEST_MAX_ATTEMPTS times, so
-    that a file that kills workers cannot do so forever. Documents queued that long get their task sent again
-    (the broker may have lost it); tasks are idempotent, so a duplicate costs one query."""
+def documents_requeue_stuck(
+    *, older_than: timedelta | None = None, queued_older_than: timedelta | None = None
+) -> SweepResult:
+    """Re-queue documents in a processing step whose worker has not refreshed them for `older_than` (it died:
+    SIGKILL, out of memory, a lost machine; a live one refreshes them, see steps.claims_heartbeat); fail those
+    that were already tried INGEST_MAX_ATTEMPTS times, so that a file that kills workers cannot do so forever.
+    Documents queued for `queued_older_than` (default: `older_than` when given) get their task sent again (the
+    broker may have lost it, or was down at upload); tasks are idempotent, so a duplicate costs one query."""
     limit = older_than if older_than is not None else timedelta(seconds=settings.INGEST_STUCK_AFTER_SECONDS)
+    if queued_older_than is None:
+        queued_older_than = (
+            older_than if older_than is not None else timedelta(seconds=settings.INGEST_RESEND_QUEUED_AFTER_SECONDS)
+        )
     cutoff = timezone.now() - limit
+    queued_cutoff = timezone.now() - queued_older_than
     with transaction.atomic(using=store_alias()):
         stuck = list(
             Document.objects.select_for_update(skip_locked=True, of=("self",)).filter(
@@ -64,7 +73,9 @@ def documents_requeue_stuck(*, older_than: timedelta | None = None) -> SweepResu
                 details={"attempts": document.attempts},
             )
         waiting = list(
-            Document.objects.filter(status=Status.QUEUED, step_started_at__lt=cutoff).values_list("pk", flat=True)
+            Document.objects.filter(status=Status.QUEUED, step_started_at__lt=queued_cutoff).values_list(
+                "pk", flat=True
+            )
         )
         for pk in [*retry, *waiting]:
             transaction.on_commit(partial(document_enqueue, document_id=pk), using=store_alias())
@@ -75,3 +86,15 @@ def documents_requeue_stuck(*, older_than: timedelta | None = None) -> SweepResu
         failed=[str(d.pk) for d in exhausted],
         reenqueued=[str(pk) for pk in waiting],
     )
+
+
+def documents_resend_queued() -> int:
+    """Send the task of every queued document again, in every store: at start-up, for documents released by a
+    stopping worker (the rest of its batch has no message left) or uploaded while the broker was down. Duplicates
+    are harmless: a task whose document is no longer queued does nothing. Stuck documents are swept as usual."""
+    sent = 0
+    for region in region_stores():
+        with region_scope(region):
+            result = documents_requeue_stuck(queued_older_than=timedelta(0))
+        sent += len(result.requeued) + len(result.reenqueued)
+    return sent

@@ -32,6 +32,12 @@ def test_compose_file_is_valid_and_has_the_production_services():
     assert config["services"]["db"]["image"].startswith("pgvector/pgvector")
     assert "gunicorn" in " ".join(config["services"]["web"]["command"])
     assert "celery" in " ".join(config["services"]["worker"]["command"])
+    # The answer model is a service of its own: web and workers reach it over the OpenAI-compatible API.
+    assert config["services"]["model"]["image"].startswith("ghcr.io/ggml-org/llama.cpp:server")
+    for name in ("web", "worker"):
+        environment = config["services"][name]["environment"]
+        assert environment["CLEANROOM_LLM_URL"] == "http://model:8080/v1"
+        assert environment["CLEANROOM_LLM_URL_MODEL"] == environment["CLEANROOM_LLM_MODEL"]
 
 
 def test_dockerfile_installs_cpu_torch_before_the_project():

@@ -1,0 +1,203 @@
+"""Load on a running instance: concurrent clients mixing searches, questions (streamed and not) and uploads.
+
+    python -m bench.load --token crk_... [--url http://127.0.0.1:8000] [--clients 1,10] [--seconds 30]
+                         [--contention 8]
+
+Each client loops for `--seconds` over a weighted mix (search 50 %, query 20 %, streamed query 20 %, upload 10 %;
+each upload is a small new text file). Prints, per concurrency level and endpoint: requests, errors by status,
+p50/p95 latency (for streamed queries: time to the first token event and to the end) and throughput. With
+`--contention N`, it also measures search latency alone and while N streamed answers run at once (the issue's
+target: at most 3x). Traffic goes to 127.0.0.1 only, and is bounded in time and in clients (at most 50).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+QUESTIONS = [
+    "How many days of annual leave do employees get?",
+    "What is the notice period?",
+    "Which hotels can be booked when travelling?",
+    "Who approves overtime?",
+]
+SEARCHES = ["annual leave", "notice period", "travel hotel", "overtime approval", "security badge"]
+MIX = [("search", 50), ("query", 20), ("query_stream", 20), ("upload", 10)]
+MAX_CLIENTS = 50
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))] if ordered else float("nan")
+
+
+@dataclass
+class Results:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    first_token: list[float] = field(default_factory=list)
+    statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, endpoint: str, status: int, seconds: float, first: float | None = None) -> None:
+        with self.lock:
+            self.statuses[endpoint][status] += 1
+            if 200 <= status < 300:
+                self.latencies[endpoint].append(seconds)
+                if first is not None:
+                    self.first_token.append(first)
+
+
+class Client:
+    def __init__(self, base: str, token: str) -> None:
+        self.base, self.token = base, token
+
+    def _send(self, path: str, data: bytes | None, content_type: str) -> urllib.request.Request:
+        headers = {"Authorization": f"Token {self.token}"}
+        request = urllib.request.Request(self.base + path, data=data, headers=headers)  # noqa: S310 - loopback, http
+        if content_type:
+            request.add_header("Content-Type", content_type)
+        return request
+
+    def call(self, endpoint: str) -> tuple[int, float, float | None]:
+        """(status, seconds, seconds to the first token for a streamed query)."""
+        if endpoint == "search":
+            body = {"query": random.choice(SEARCHES), "top_k": 5}
+            request = self._send("/api/v1/search", json.dumps(body).encode(), "application/json")
+        elif endpoint in ("query", "query_stream"):
+            body = {"question": random.choice(QUESTIONS), "stream": endpoint == "query_stream"}
+            request = self._send("/api/v1/query", json.dumps(body).encode(), "application/json")
+        else:
+            boundary = uuid.uuid4().hex
+            text = f"Load test note {uuid.uuid4()}: the canteen opens at 8:00 and closes at 15:00.".encode()
+            data = (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="note.txt"\r\n\r\n'.encode()
+                + text
+                + f"\r\n--{boundary}--\r\n".encode()
+            )
+            request = self._send("/api/v1/documents", data, f"multipart/form-data; boundary={boundary}")
+        began = time.monotonic()
+        first = None
+        try:
+            with urllib.request.urlopen(request, timeout=300) as response:  # noqa: S310 - loopback only (checked)
+                if endpoint == "query_stream":
+                    for line in response:
+                        if first is None and line.startswith(b"event: token"):
+                            first = time.monotonic() - began
+                else:
+                    response.read()
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            exc.read()
+            status = exc.code
+        except (urllib.error.URLError, TimeoutError, ConnectionError):
+            status = 0  # no answer at all
+        return status, time.monotonic() - began, first
+
+
+def run_mix(client: Client, clients: int, seconds: float) -> Results:
+    results = Results()
+    deadline = time.monotonic() + seconds
+    names, weights = zip(*MIX, strict=True)
+
+    def loop() -> None:
+        while time.monotonic() < deadline:
+            endpoint = random.choices(names, weights)[0]
+            status, took, first = client.call(endpoint)
+            results.add(endpoint, status, took, first)
+
+    threads = [threading.Thread(target=loop, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def report(results: Results, clients: int, seconds: float) -> None:
+    total = sum(sum(c.values()) for c in results.statuses.values())
+    print(f"\n{clients} client(s), {seconds:.0f} s: {total} requests, {total / seconds:.1f}/s")
+    print(f"  {'endpoint':<14}{'ok':>6}  {'errors by status':<22}{'p50 s':>8}{'p95 s':>8}")
+    for endpoint, _ in MIX:
+        statuses = results.statuses.get(endpoint, Counter())
+        latencies = results.latencies.get(endpoint, [])
+        errors = ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items()) if not 200 <= s < 300) or "-"
+        line = f"  {endpoint:<14}{len(latencies):>6}  {errors:<22}"
+        print(line + f"{percentile(latencies, 0.5):>8.2f}{percentile(latencies, 0.95):>8.2f}")
+    if results.first_token:
+        ft = results.first_token
+        print(f"  {'first token':<14}{len(ft):>6}  {'':<22}{percentile(ft, 0.5):>8.2f}{percentile(ft, 0.95):>8.2f}")
+
+
+def contention(client: Client, answers: int, searches: int, seconds: float) -> None:
+    """Search latency alone, then while `answers` streamed questions run at once (each phase: `searches` searches,
+    or fewer if `seconds` run out)."""
+
+    def timed_searches() -> list[float]:
+        out = []
+        deadline = time.monotonic() + seconds
+        for _ in range(searches):
+            if time.monotonic() > deadline:
+                break
+            status, took, _ = client.call("search")
+            if status == 200:
+                out.append(took)
+        return out
+
+    alone = timed_searches()
+    stop = threading.Event()
+
+    def answer() -> None:
+        while not stop.is_set():
+            client.call("query_stream")
+
+    threads = [threading.Thread(target=answer, daemon=True) for _ in range(answers)]
+    for thread in threads:
+        thread.start()
+    time.sleep(2)  # let the answers start generating
+    busy = timed_searches()
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=300)
+    p95_alone, p95_busy = percentile(alone, 0.95), percentile(busy, 0.95)
+    print(f"\nsearch p95 alone {p95_alone:.3f} s ({len(alone)} ok); with {answers} answers streaming")
+    print(f"  {p95_busy:.3f} s ({len(busy)} ok): {p95_busy / p95_alone:.1f}x (target: at most 3x)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--token", required=True, help="an editor's API token (uploads need one)")
+    parser.add_argument("--clients", default="1,10", help="concurrency levels, comma-separated")
+    parser.add_argument("--seconds", type=float, default=30.0, help="per concurrency level (at most 600)")
+    parser.add_argument("--contention", type=int, default=0, help="streamed answers at once for the search check")
+    parser.add_argument("--searches", type=int, default=40, help="searches timed in each contention phase (at most)")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    if urlsplit(args.url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        parser.error("--url must be a loopback address: this tool only loads a local instance")
+    levels = [int(n) for n in args.clients.split(",") if n.strip()]
+    if any(not 1 <= n <= MAX_CLIENTS for n in levels) or not 0 < args.seconds <= 600:
+        parser.error(f"clients must be 1..{MAX_CLIENTS} and seconds 0..600")
+    random.seed(args.seed)
+    client = Client(args.url.rstrip("/"), args.token)
+    for clients in levels:
+        report(run_mix(client, clients, args.seconds), clients, args.seconds)
+    if args.contention:
+        contention(client, min(args.contention, MAX_CLIENTS), args.searches, args.seconds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
