@@ -10,6 +10,7 @@ from django.conf import settings
 
 from cleanroom.audit.services import audit_record
 from cleanroom.errors import ServiceError
+from cleanroom.extensions import leakscan_sources
 from cleanroom.policies.selectors import pii_policy
 from cleanroom.redaction import SCAN, pii_policy_apply_many
 from cleanroom.routing import tenant_scope
@@ -21,10 +22,32 @@ BLOCK_TEXTS = 500  # texts per detector pass: spaCy batches them, memory stays f
 
 @dataclass
 class Leak:
-    document_id: str
-    chunk_id: int | None  # None: the document's title or file name
+    document_id: str  # "" for a text outside documents (see `source`)
+    chunk_id: int | None  # None: the document's title or file name, or a text outside documents
     entity_type: str
     score: float
+    source: str = "document"  # or what a higher layer registered (cleanroom/extensions.py): conversation_message …
+    row_id: str = ""  # that text's row
+
+
+def _scan_extensions(tenant: Tenant, threshold: float) -> list[Leak]:
+    """Texts that higher layers store (conversations, feedback comments), read through the same door."""
+    leaks: list[Leak] = []
+    block: list[tuple[str, str, str]] = []
+
+    def flush() -> None:
+        for leak in _scan(tenant, threshold, [(f"{source}:{row_id}", None, text) for source, row_id, text in block]):
+            source, _, row_id = leak.document_id.partition(":")
+            leaks.append(Leak("", None, leak.entity_type, leak.score, source, row_id))
+        block.clear()
+
+    for item in leakscan_sources(tenant):
+        block.append(item)
+        if len(block) >= BLOCK_TEXTS:
+            flush()
+    if block:
+        flush()
+    return leaks
 
 
 def leakscan_run(*, tenant: Tenant, threshold: float | None = None) -> list[Leak]:
@@ -62,6 +85,7 @@ def _leakscan_run(*, tenant: Tenant, threshold: float | None) -> list[Leak]:
         block += [(str(document_id), None, title), (str(document_id), None, filename)]
     for start in range(0, len(block), BLOCK_TEXTS):
         leaks += _scan(tenant, threshold, block[start : start + BLOCK_TEXTS])
+    leaks += _scan_extensions(tenant, threshold)
     counts: dict[str, int] = {}
     for leak in leaks:
         counts[leak.entity_type] = counts.get(leak.entity_type, 0) + 1
@@ -75,6 +99,7 @@ def _leakscan_run(*, tenant: Tenant, threshold: float | None) -> list[Leak]:
             "leaks": len(leaks),
             "counts": dict(sorted(counts.items())),
             "chunk_ids": sorted({leak.chunk_id for leak in leaks if leak.chunk_id is not None})[:500],
+            "other_rows": sorted({f"{leak.source}:{leak.row_id}" for leak in leaks if leak.row_id})[:500],
         },
     )
     return leaks

@@ -8,13 +8,27 @@ from typing import Any
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cleanroom.access.resolution import request_actor, request_tenant
+from cleanroom.api import Pagination
 from cleanroom.errors import ServiceError
+from retrieval.conversations import (
+    PreparedTurn,
+    TurnResult,
+    conversation_create,
+    conversation_delete,
+    conversation_get,
+    conversation_list,
+    conversation_messages,
+    turn_prepare,
+    turn_stream,
+)
+from retrieval.feedback import answer_get, feedback_give
+from retrieval.models import Conversation, Message
 from retrieval.search import passage_search
 from retrieval.selectors import SEARCH_MODES
 from retrieval.services import Answer, Token, answer_stream, question_prepare
@@ -134,3 +148,226 @@ class SearchApi(APIView):
             mode=serializer.validated_data["mode"],
         )
         return Response({"results": [asdict(hit) for hit in hits]})
+
+
+# --- Conversations and feedback -------------------------------------------------------------------------------
+
+
+class ConversationCreateSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class MessageOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    role = serializers.CharField()
+    text = serializers.CharField(help_text="The question as redacted on arrival, or the answer.")
+    standalone_question = serializers.CharField(help_text="User turns: what was searched and answered.")
+    rewrite_method = serializers.CharField(help_text="User turns: unchanged, rules or model.")
+    citations = CitationSerializer(many=True)
+    abstained = serializers.BooleanField()
+    model = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ConversationOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class ConversationDetailSerializer(ConversationOutputSerializer):
+    messages = MessageOutputSerializer(many=True)
+
+
+class ConversationMessageInputSerializer(serializers.Serializer):
+    content = serializers.CharField(max_length=4000, trim_whitespace=True, help_text="The question or follow-up.")
+    top_k = serializers.IntegerField(min_value=1, max_value=settings.MAX_TOP_K, default=5)
+    stream = serializers.BooleanField(default=False)
+    model = serializers.CharField(max_length=200, required=False, help_text="A model id from GET /v1/models.")
+
+
+class TurnOutputSerializer(serializers.Serializer):
+    conversation_id = serializers.UUIDField()
+    standalone_question = serializers.CharField()
+    rewrite_method = serializers.CharField()
+    question = MessageOutputSerializer()
+    answer = MessageOutputSerializer()
+
+
+class FeedbackInputSerializer(serializers.Serializer):
+    rating = serializers.ChoiceField(choices=["up", "down"])
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class FeedbackOutputSerializer(serializers.Serializer):
+    message_id = serializers.IntegerField()
+    rating = serializers.CharField()
+    comment = serializers.CharField(help_text="As stored: redacted.")
+    updated_at = serializers.DateTimeField()
+
+
+def message_payload(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.pk,
+        "role": message.role,
+        "text": message.text,
+        "standalone_question": message.standalone_question,
+        "rewrite_method": message.rewrite_method,
+        "citations": message.citations,
+        "abstained": message.abstained,
+        "model": message.model,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def conversation_payload(conversation: Conversation, messages: list[Message] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": str(conversation.pk),
+        "title": conversation.title,
+        "created_at": conversation.created_at.isoformat(),
+        "updated_at": conversation.updated_at.isoformat(),
+    }
+    if messages is not None:
+        body["messages"] = [message_payload(m) for m in messages]
+    return body
+
+
+def turn_payload(result: TurnResult) -> dict[str, Any]:
+    return {
+        "conversation_id": str(result.question.conversation_id),
+        "standalone_question": result.question.standalone_question,
+        "rewrite_method": result.question.rewrite_method,
+        "question": message_payload(result.question),
+        "answer": message_payload(result.answer_message),
+    }
+
+
+def _own_conversation(request: Request, conversation_id: str) -> Conversation:
+    user = request_actor(request)
+    conversation = (
+        conversation_get(tenant=request_tenant(request), user=user, conversation_id=conversation_id) if user else None
+    )
+    if conversation is None:
+        raise ServiceError("not_found", "No such object.", status_code=404)
+    return conversation
+
+
+class ConversationListApi(APIView):
+    @extend_schema(responses=ConversationOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        user = request_actor(request)
+        assert user is not None  # IsTenantMember
+        paginator = Pagination()
+        page = paginator.paginate_queryset(conversation_list(tenant=request_tenant(request), user=user), request)
+        return paginator.get_paginated_response([conversation_payload(c) for c in page or []])
+
+    @extend_schema(request=ConversationCreateSerializer, responses={201: ConversationOutputSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = ConversationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = request_actor(request)
+        assert user is not None
+        conversation = conversation_create(
+            tenant=request_tenant(request), user=user, title=serializer.validated_data["title"]
+        )
+        return Response(conversation_payload(conversation), status=status.HTTP_201_CREATED)
+
+
+class ConversationDetailApi(APIView):
+    @extend_schema(responses=ConversationDetailSerializer)
+    def get(self, request: Request, conversation_id: str) -> Response:
+        conversation = _own_conversation(request, conversation_id)
+        return Response(conversation_payload(conversation, conversation_messages(conversation=conversation)))
+
+    @extend_schema(responses={204: None}, description="Deletes the conversation and its messages.")
+    def delete(self, request: Request, conversation_id: str) -> Response:
+        conversation = _own_conversation(request, conversation_id)
+        user = request_actor(request)
+        assert user is not None
+        conversation_delete(tenant=request_tenant(request), user=user, conversation=conversation)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _turn_events(turn: PreparedTurn, stream: Iterator[Token | TurnResult]) -> Iterator[str]:
+    yield sse(
+        "question",
+        {
+            "conversation_id": str(turn.conversation.pk),
+            "standalone_question": turn.rewrite.question,
+            "rewrite_method": turn.rewrite.method,
+            "question": message_payload(turn.question),
+        },
+    )
+    try:
+        for item in stream:
+            if isinstance(item, Token):
+                yield sse("token", {"text": item.text})
+            else:
+                yield sse("answer", turn_payload(item))
+    except ServiceError as exc:
+        yield sse("error", {"error": {"code": exc.code, "message": exc.message}})
+
+
+class ConversationMessagesApi(APIView):
+    @extend_schema(
+        request=ConversationMessageInputSerializer,
+        responses={201: TurnOutputSerializer},
+        description="Ask in a conversation. The message is redacted, rewritten into a question that stands alone "
+        "using the earlier turns (`standalone_question`; `rewrite_method` says whether it was unchanged, rewritten "
+        'by rules or by the model), then answered like POST /api/v1/query. With `"stream": true`: a `question` '
+        "event, `token` events, then an `answer` event (authoritative, as for /query).",
+    )
+    def post(self, request: Request, conversation_id: str) -> Response | StreamingHttpResponse:
+        conversation = _own_conversation(request, conversation_id)
+        serializer = ConversationMessageInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = request_actor(request)
+        assert user is not None
+        turn = turn_prepare(
+            tenant=request_tenant(request),
+            user=user,
+            conversation=conversation,
+            text=data["content"],
+            top_k=data["top_k"],
+            model=data.get("model"),
+        )
+        stream = turn_stream(turn=turn, user=user)
+        if data["stream"]:
+            return event_stream_response(_turn_events(turn, stream))
+        *_, result = stream
+        assert isinstance(result, TurnResult)
+        return Response(turn_payload(result), status=status.HTTP_201_CREATED)
+
+
+class AnswerFeedbackApi(APIView):
+    @extend_schema(
+        request=FeedbackInputSerializer,
+        responses=FeedbackOutputSerializer,
+        description="Rate an answer (an assistant message of one of your conversations): up or down, with an "
+        "optional comment (redacted before it is stored or audited). Rating again replaces your earlier rating.",
+    )
+    def post(self, request: Request, message_id: str) -> Response:
+        user = request_actor(request)
+        tenant = request_tenant(request)
+        message = answer_get(tenant=tenant, user=user, message_id=message_id) if user else None
+        if message is None or user is None:
+            raise ServiceError("not_found", "No such object.", status_code=404)
+        serializer = FeedbackInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        feedback = feedback_give(
+            tenant=tenant,
+            user=user,
+            message=message,
+            rating=serializer.validated_data["rating"],
+            comment=serializer.validated_data["comment"],
+        )
+        return Response(
+            {
+                "message_id": message.pk,
+                "rating": feedback.rating,
+                "comment": feedback.comment,
+                "updated_at": feedback.updated_at.isoformat(),
+            }
+        )

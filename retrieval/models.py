@@ -3,6 +3,9 @@ Python writes them, so ingestion code stays unaware of them and no path that sto
 
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
@@ -51,3 +54,82 @@ class TenantTerm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.term} ({self.df})"
+
+
+class Conversation(models.Model):
+    """A user's chat with the tenant's documents. It belongs to that user in that tenant: no one else sees it, not
+    even the tenant's admins through the API (they would get 404 like for a missing one)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # db_constraint=False: conversations hold (redacted) content, so they live in the tenant's region store, while
+    # tenants and users stay in the control plane.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    title = models.CharField(max_length=200, blank=True, help_text="The first question, redacted.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["tenant", "user", "-updated_at"], name="conversation_owner_recent")]
+
+    def __str__(self) -> str:
+        return self.title or f"Conversation {self.pk}"
+
+
+class Message(models.Model):
+    """One turn of a conversation. Every text here went through the redaction door (cleanroom/redaction.py):
+    a user's message as redacted on arrival, and the standalone question it was rewritten into."""
+
+    class Role(models.TextChoices):
+        USER = "user", "User"
+        ASSISTANT = "assistant", "Assistant"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # The tenant on the row itself: scans (leak scan, erasure verification) and scoping need no join.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    role = models.CharField(max_length=16, choices=Role.choices)
+    text = models.TextField(help_text="The question (redacted) or the answer.")
+    standalone_question = models.TextField(
+        blank=True, help_text="User turns: the follow-up rewritten into a question that stands alone (redacted)."
+    )
+    rewrite_method = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="User turns: unchanged, rules or model (who wrote the standalone question).",
+    )
+    citations = models.JSONField(default=list, blank=True, help_text="Assistant turns: the answer's citations.")
+    abstained = models.BooleanField(default=False)
+    abstain_reason = models.CharField(max_length=32, blank=True)
+    model = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["tenant", "created_at"], name="message_tenant_created")]
+
+    def __str__(self) -> str:
+        return f"{self.role} message {self.pk}"
+
+
+class AnswerFeedback(models.Model):
+    """A user's rating of one answer (an assistant message): one per user and answer, the latest counts."""
+
+    class Rating(models.TextChoices):
+        UP = "up", "Helpful"
+        DOWN = "down", "Not helpful"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="feedback")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    rating = models.CharField(max_length=8, choices=Rating.choices)
+    comment = models.TextField(blank=True, help_text="Redacted on arrival, like questions.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "user"], name="answerfeedback_one_per_user")]
+        indexes = [models.Index(fields=["tenant", "-updated_at"], name="answerfeedback_tenant_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.rating} on message {self.message_id}"

@@ -1,8 +1,10 @@
 """OpenAI-compatible endpoints, so any OpenAI client gets grounded, cited answers from the tenant's documents.
 
 `POST /v1/chat/completions` answers the last user message from the tenant's documents, exactly as
-`POST /api/v1/query` does; the client's own system messages and sampling settings are ignored, because the grounding
-rules and deterministic sampling are the service's, not the caller's. Citations appear in the content as [n] with a
+`POST /api/v1/query` does, after rewriting it into a question that stands alone from the earlier user and assistant
+messages the client sends (retrieval/conversations.py: a follow-up such as "and for contractors?" is not searched as
+is); the client's own system messages and sampling settings are ignored, because the grounding rules and
+deterministic sampling are the service's, not the caller's. Citations appear in the content as [n] with a
 "Sources" list, and machine-readably in an extra `citations` field.
 """
 
@@ -26,10 +28,13 @@ from rest_framework.views import APIView
 from cleanroom.access.resolution import request_actor, request_tenant
 from cleanroom.errors import ServiceError
 from retrieval.api import event_stream_response
+from retrieval.conversations import Rewrite, transcript_rewrite
 from retrieval.llm import available_models
 from retrieval.services import Answer, Token, answer_stream, question_prepare
 
 OWNER = "cleanroom"
+HISTORY_MESSAGES = 8  # earlier user/assistant messages used for the rewrite; older ones rarely matter
+HISTORY_CHARS = 4000
 
 
 class MessageSerializer(serializers.Serializer):
@@ -64,25 +69,39 @@ def _text(content: Any) -> str:
     return ""
 
 
-def _question(messages: list[dict[str, Any]]) -> str:
-    question = next(
-        _text(m.get("content")) for m in reversed(messages) if m["role"] == "user" and _text(m.get("content"))
-    )
-    if len(question) > 4000:
+def _conversation(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The user and assistant messages with text, up to the last user message (the question), most recent last."""
+    turns = [
+        (m["role"], _text(m.get("content")))
+        for m in messages
+        if m["role"] in ("user", "assistant") and _text(m.get("content"))
+    ]
+    last = max(i for i, (role, _) in enumerate(turns) if role == "user")
+    if len(turns[last][1]) > 4000:
         raise ServiceError("invalid_input", "The last user message is longer than 4000 characters.")
-    return question
+    earlier = [(role, text[:HISTORY_CHARS]) for role, text in turns[:last][-HISTORY_MESSAGES:]]
+    return [*earlier, turns[last]]
 
 
-def _sources(answer: Answer) -> str:
-    if not answer.citations:
-        return ""
-    heading = "Closest passages" if answer.abstained else "Sources"
-    lines = [f"[{c.number}] {c.title or 'Untitled'} (document {c.document_id})" for c in answer.citations]
-    return f"\n\n{heading}:\n" + "\n".join(lines)
+def _sources(answer: Answer, rewrite: Rewrite | None = None) -> str:
+    footer = ""
+    if answer.citations:
+        heading = "Closest passages" if answer.abstained else "Sources"
+        lines = [f"[{c.number}] {c.title or 'Untitled'} (document {c.document_id})" for c in answer.citations]
+        footer = f"\n\n{heading}:\n" + "\n".join(lines)
+    if rewrite is not None and rewrite.changed:  # the user sees what was actually searched and answered
+        footer += f"\n\nQuestion as understood: {answer.question_redacted or rewrite.question}"
+    return footer
 
 
-def _extra(answer: Answer) -> dict[str, Any]:
-    return {"citations": [asdict(citation) for citation in answer.citations], "abstained": answer.abstained}
+def _extra(answer: Answer, rewrite: Rewrite | None = None) -> dict[str, Any]:
+    extra: dict[str, Any] = {
+        "citations": [asdict(citation) for citation in answer.citations],
+        "abstained": answer.abstained,
+    }
+    if rewrite is not None:
+        extra |= {"standalone_question": answer.question_redacted, "rewrite_method": rewrite.method}
+    return extra
 
 
 class ModelsApi(APIView):
@@ -105,19 +124,28 @@ class ChatCompletionsApi(APIView):
         serializer = ChatInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        tenant, user = request_tenant(request), request_actor(request)
+        turns = _conversation(data["messages"])
+        rewrite: Rewrite | None = None
+        question = turns[-1][1]
+        if len(turns) > 1:
+            rewrite = transcript_rewrite(tenant=tenant, user=user, messages=turns, model=data.get("model") or None)
+            question = rewrite.question
         prepared = question_prepare(
-            tenant=request_tenant(request),
-            question=_question(data["messages"]),
+            tenant=tenant,
+            question=question,
             top_k=data["top_k"],
             model=data.get("model") or None,
             max_tokens=data.get("max_completion_tokens") or data.get("max_tokens"),
         )
-        stream = answer_stream(prepared=prepared, user=request_actor(request))
+        stream = answer_stream(prepared=prepared, user=user)
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
         model = prepared.backend.model_id if prepared.backend else (data.get("model") or _default_model())
         if data["stream"]:
-            return event_stream_response(_chunks(stream, completion_id=completion_id, created=created, model=model))
+            return event_stream_response(
+                _chunks(stream, completion_id=completion_id, created=created, model=model, rewrite=rewrite)
+            )
         *_, answer = stream
         assert isinstance(answer, Answer)
         return Response(
@@ -129,7 +157,7 @@ class ChatCompletionsApi(APIView):
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": answer.answer + _sources(answer)},
+                        "message": {"role": "assistant", "content": answer.answer + _sources(answer, rewrite)},
                         "finish_reason": "stop",
                     }
                 ],
@@ -138,7 +166,7 @@ class ChatCompletionsApi(APIView):
                     "completion_tokens": answer.completion_tokens,
                     "total_tokens": answer.prompt_tokens + answer.completion_tokens,
                 },
-                **_extra(answer),
+                **_extra(answer, rewrite),
             }
         )
 
@@ -148,7 +176,9 @@ def _default_model() -> str:
     return models[0] if models else ""
 
 
-def _chunks(stream: Iterator[Token | Answer], *, completion_id: str, created: int, model: str) -> Iterator[str]:
+def _chunks(
+    stream: Iterator[Token | Answer], *, completion_id: str, created: int, model: str, rewrite: Rewrite | None = None
+) -> Iterator[str]:
     def chunk(delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> str:
         body = {
             "id": completion_id,
@@ -175,10 +205,10 @@ def _chunks(stream: Iterator[Token | Answer], *, completion_id: str, created: in
                 tail = item.answer
             else:
                 tail = ""
-            tail += _sources(item)
+            tail += _sources(item, rewrite)
             if tail:
                 yield chunk({"content": tail})
-            yield chunk({}, "stop", **_extra(item))
+            yield chunk({}, "stop", **_extra(item, rewrite))
     except ServiceError as exc:
         yield f"data: {json.dumps({'error': {'code': exc.code, 'message': exc.message}})}\n\n"
     yield "data: [DONE]\n\n"

@@ -169,13 +169,18 @@ def question_prepare(
     )
 
 
+def _windows(sentences: tuple[str, ...]) -> list[str]:
+    # An answer sentence often joins two neighbouring passage sentences ("… five days, within three months").
+    return list(sentences) + [f"{a} {b}" for a, b in zip(sentences, sentences[1:], strict=False)]
+
+
 def _answer_support(text: str, passages: list[Passage]) -> list[SentenceSupport]:
     """Words first; embeddings only for sentences the words alone do not back (paraphrases)."""
     lexical = support_check(text, passages)
     if all(row.supported for row in lexical):
         return lexical
     sentences = [sentence for sentence, _ in answer_sentences(text)]
-    passage_sentences = [list(p.sentences) for p in passages]
+    passage_sentences = [_windows(p.sentences) for p in passages]
     vectors = embed(sentences + [s for group in passage_sentences for s in group])
     answer_vectors, rest = vectors[: len(sentences)], vectors[len(sentences) :]
     per_passage, offset = {}, 0

@@ -1,22 +1,71 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_http_methods
+from django.contrib import messages as flash
+from django.contrib.auth.models import User
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from cleanroom.access.resolution import request_actor, request_tenant
 from cleanroom.access.web import tenant_view
 from cleanroom.errors import ServiceError
+from cleanroom.tenants.models import Tenant
+from retrieval.conversations import (
+    conversation_create,
+    conversation_delete,
+    conversation_get,
+    conversation_list,
+    conversation_messages,
+    turn_answer,
+)
+from retrieval.feedback import answer_get, feedback_for, feedback_give
 from retrieval.llm import available_models
-from retrieval.services import question_answer
+from retrieval.models import AnswerFeedback, Conversation, Message
+
+RECENT_CONVERSATIONS = 20
+
+
+@dataclass
+class Turn:
+    question: Message
+    answer: Message | None
+    feedback: AnswerFeedback | None
+
+
+def _turns(conversation: Conversation, user: User) -> list[Turn]:
+    messages = conversation_messages(conversation=conversation)
+    ratings = feedback_for(user=user, messages=[m for m in messages if m.role == Message.Role.ASSISTANT])
+    turns: list[Turn] = []
+    for message in messages:
+        if message.role == Message.Role.USER:
+            turns.append(Turn(message, None, None))
+        elif turns and turns[-1].answer is None:
+            turns[-1].answer = message
+            turns[-1].feedback = ratings.get(message.pk)
+    return turns
+
+
+def _own(tenant: Tenant, user: User, conversation_id: str) -> Conversation:
+    conversation = conversation_get(tenant=tenant, user=user, conversation_id=conversation_id)
+    if conversation is None:  # someone else's answers exactly like a missing one
+        raise Http404("No such conversation.")
+    return conversation
 
 
 @require_http_methods(["GET", "POST"])
 @tenant_view()
 def ask(request: HttpRequest) -> HttpResponse:
-    """The ask page. Its script streams answers from the query API; this POST is the no-JavaScript fallback."""
+    """The ask page: a conversation with the tenant's documents (its turns, a form for the next question) and the
+    user's recent conversations. Server-rendered, so it works without JavaScript."""
+    tenant, user = request_tenant(request), request_actor(request)
+    assert user is not None  # tenant_view: signed in
     models = available_models()
+    conversation_id = request.POST.get("conversation") or request.GET.get("c") or ""
+    conversation = _own(tenant, user, conversation_id) if conversation_id else None
     context: dict[str, object] = {
         "question": "",
         "top_k": 5,
@@ -31,18 +80,51 @@ def ask(request: HttpRequest) -> HttpResponse:
         except ValueError:
             top_k = 5
         model = request.POST.get("model") or None
-        context.update(question=question, top_k=top_k, model=model or context["model"])
+        context.update(top_k=top_k, model=model or context["model"])
         if not question:
-            context["error"] = "Type a question first."
+            context.update(error="Type a question first.")
         else:
             try:
-                context["answer"] = question_answer(
-                    tenant=request_tenant(request),
-                    user=request_actor(request),
-                    question=question,
-                    top_k=top_k,
-                    model=model,
+                conversation = conversation or conversation_create(tenant=tenant, user=user)
+                result = turn_answer(
+                    tenant=tenant, user=user, conversation=conversation, text=question, top_k=top_k, model=model
                 )
+                context["latest"] = result.answer_message.pk
             except ServiceError as exc:
-                context["error"] = exc.message
+                context.update(error=exc.message, question=question)
+    context["conversation"] = conversation
+    context["turns"] = _turns(conversation, user) if conversation else []
+    context["conversations"] = list(conversation_list(tenant=tenant, user=user)[:RECENT_CONVERSATIONS])
     return render(request, "ask.html", context)
+
+
+@require_POST
+@tenant_view()
+def ask_feedback(request: HttpRequest) -> HttpResponse:
+    tenant, user = request_tenant(request), request_actor(request)
+    assert user is not None
+    message = answer_get(tenant=tenant, user=user, message_id=request.POST.get("message", ""))
+    if message is None:
+        raise Http404("No such answer.")
+    try:
+        feedback_give(
+            tenant=tenant,
+            user=user,
+            message=message,
+            rating=request.POST.get("rating", ""),
+            comment=request.POST.get("comment", ""),
+        )
+        flash.success(request, "Thank you: your rating was saved.")
+    except ServiceError as exc:
+        flash.error(request, exc.message)
+    return redirect(f"{reverse('web:ask')}?c={message.conversation_id}#answer-{message.pk}")
+
+
+@require_POST
+@tenant_view()
+def ask_delete(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    tenant, user = request_tenant(request), request_actor(request)
+    assert user is not None
+    conversation_delete(tenant=tenant, user=user, conversation=_own(tenant, user, conversation_id))
+    flash.success(request, "The conversation was deleted.")
+    return redirect("web:ask")

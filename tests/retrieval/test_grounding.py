@@ -59,7 +59,7 @@ def test_ordinary_sentences_are_not_flagged(sentence):
     assert not is_instruction_like(sentence)
 
 
-def test_context_keeps_the_relevant_sentences_within_the_budget():
+def test_context_takes_whole_passages_by_relevance_within_the_budget():
     chunks = [
         _chunk(1, "The canteen opens at eight. Remote work is allowed three days a week. Parking is free."),
         _chunk(2, "Badges are issued at reception. Laptops are provided for home offices."),
@@ -67,19 +67,30 @@ def test_context_keeps_the_relevant_sentences_within_the_budget():
     similarities = [[0.9, 0.8, 0.05], [0.1, 0.85]]
     question = "How many days of remote work?"
     tight = select_context(question, chunks, similarities, budget_chars=100)
-    # Best first until the budget is spent, then shown in document order.
-    assert [p.text for p in tight.passages] == ["The canteen opens at eight. Remote work is allowed three days a week."]
+    # The best passage whole (what qualifies a fact stays with it); the next one does not fit.
+    assert [p.text for p in tight.passages] == [
+        "The canteen opens at eight. Remote work is allowed three days a week. Parking is free."
+    ]
     assert tight.dropped_chunks == [2]
     roomy = select_context(question, chunks, similarities, budget_chars=400)
     assert [p.number for p in roomy.passages] == [1, 2]
-    assert roomy.passages[1].text == "Laptops are provided for home offices."
-    prompt = build_messages(question, roomy.passages)[1]["content"]
-    assert "Parking" not in prompt and "Badges" not in prompt  # far below the best sentence
+    assert roomy.passages[1].text == "Badges are issued at reception. Laptops are provided for home offices."
+    # Room for part of the second: only its sentences close to the best one, not whatever fits.
+    partial = select_context(question, chunks, similarities, budget_chars=130)
+    assert partial.passages[1].text == "Laptops are provided for home offices."
+    assert "Badges" not in build_messages(question, partial.passages)[1]["content"]
 
 
-def test_context_drops_sentences_far_below_the_best_and_marks_gaps():
+def test_context_numbers_passages_by_relevance_and_drops_far_ones():
+    chunks = [_chunk(1, "Parking is free."), _chunk(2, "Remote work is allowed three days a week."), _chunk(3, "Hi.")]
+    context = select_context("remote work days", chunks, [[0.3], [0.8], [0.1]], budget_chars=1000)
+    assert [p.chunk.chunk_id for p in context.passages] == [2]  # the others are far below the best
+    assert context.passages[0].number == 1 and context.dropped_chunks == [1, 3]
+
+
+def test_context_cut_to_its_best_sentences_marks_gaps():
     chunks = [_chunk(1, "Alpha fact one. Unrelated filler. Alpha fact two. More filler.")]
-    context = select_context("alpha fact", chunks, [[0.7, 0.0, 0.6, 0.0]], budget_chars=1000)
+    context = select_context("alpha fact", chunks, [[0.7, 0.0, 0.6, 0.0]], budget_chars=40)
     assert context.passages[0].text == "Alpha fact one. … Alpha fact two."
 
 

@@ -25,6 +25,9 @@ class Command(BaseCommand):
             raise CommandError(f"No tenant '{options['tenant']}'.")
         leaks = leakscan_run(tenant=tenant, threshold=options["threshold"])
         for leak in leaks:
+            if leak.row_id:  # a text stored outside documents (a conversation message, a feedback comment)
+                self.stdout.write(f"{leak.source} {leak.row_id}: {leak.entity_type} (score {leak.score})")
+                continue
             where = f"chunk {leak.chunk_id}" if leak.chunk_id is not None else "title/file name"
             self.stdout.write(f"document {leak.document_id} {where}: {leak.entity_type} (score {leak.score})")
         counts = Counter(leak.entity_type for leak in leaks)

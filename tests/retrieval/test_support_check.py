@@ -1,0 +1,105 @@
+"""The support check on fixed answer/passage pairs: paraphrases and numbers written differently pass, wrong numbers,
+flipped negations and unbacked claims do not. No model is involved, so nothing here depends on a model's quality."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.prompting import Passage, content_words, normalise_numbers, support_check
+from retrieval.selectors import ScoredChunk
+
+
+def _passage(number: int, *sentences: str) -> Passage:
+    text = " ".join(sentences)
+    chunk = ScoredChunk(chunk_id=number, document_id="d", title="Policy", section="", text=text, score=0.5)
+    return Passage(number, chunk, tuple(sentences), " ".join(sentences))
+
+
+def _supported(answer: str, *passages: Passage, similarities: list[dict[int, float]] | None = None) -> list[bool]:
+    return [row.supported for row in support_check(answer, list(passages), similarities)]
+
+
+PATERNITY = _passage(
+    1,
+    "A male employee may take five working days of paternity leave.",
+    "It is to be availed within three months of the birth or adoption of the child.",
+)
+CLAIMS = _passage(1, "Expense claims are submitted within fifteen days of returning, with original bills attached.")
+APPROVALS = _passage(1, "Anything above ₹5,00,000 also needs the approval of the Chief Financial Officer.")
+BUSINESS = _passage(1, "Employees in grades M4 and above may fly economy class.", "Business class is never reimbursed.")
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("ten working days", "10 working days"),
+        ("Twenty-six weeks", "26 weeks"),
+        ("₹5,00,000", " 500000"),
+        ("5 lakh", "500000"),
+        ("one and a half days", "1.5 days"),
+        ("20,000 rupees", "20000 rupees"),
+        ("no one", "no one"),  # a pronoun, not a quantity
+    ],
+)
+def test_numbers_are_normalised(written, expected):
+    assert normalise_numbers(written) == expected
+
+
+def test_inflections_meet_on_one_stem():
+    assert content_words("approved approves approval") == content_words("approve")
+    assert content_words("employees days policies") == content_words("employee day policy")
+
+
+def test_answer_with_digits_for_number_words_is_supported():
+    assert _supported("New fathers get 5 working days of paternity leave [1].", PATERNITY) == [True]
+
+
+def test_answer_with_fewer_words_for_the_same_number_is_supported():
+    assert _supported("Claims must be submitted within 15 days of returning [1].", CLAIMS) == [True]
+
+
+def test_lakh_backs_indian_digit_grouping():
+    assert _supported("Purchases above 5 lakh rupees need the Chief Financial Officer's approval [1].", APPROVALS) == [
+        True
+    ]
+
+
+def test_a_number_the_passage_does_not_hold_is_rejected():
+    assert _supported("Claims must be submitted within 30 days of returning [1].", CLAIMS) == [False]
+    assert _supported("A male employee may take 10 working days of paternity leave [1].", PATERNITY) == [False]
+
+
+def test_a_dropped_negation_is_rejected():
+    assert _supported("Business class is reimbursed [1].", BUSINESS) == [False]
+    assert _supported("No, business class is never reimbursed [1].", BUSINESS) == [True]
+
+
+def test_a_limit_put_positively_is_no_flipped_negation():
+    passage = _passage(1, "Earned leave can be carried forward, but the balance may not exceed forty-five days.")
+    assert _supported("You can carry over at most 45 days of earned leave [1].", passage) == [True]
+    assert _supported("You can carry over at most 60 days of earned leave [1].", passage) == [False]
+
+
+def test_framing_words_are_not_claims():
+    passage = _passage(1, "Laptops are replaced every four years.")
+    assert _supported("According to the passage, laptops are replaced every 4 years [1].", passage) == [True]
+
+
+def test_paraphrase_passes_on_embedding_similarity_but_numbers_still_count():
+    answer = "Fathers can stay home for 5 days after their baby arrives [1]."
+    assert _supported(answer, PATERNITY) == [False]  # too few shared words
+    assert _supported(answer, PATERNITY, similarities=[{1: 0.75}]) == [True]
+    wrong = "Fathers can stay home for 7 days after their baby arrives [1]."
+    assert _supported(wrong, PATERNITY, similarities=[{1: 0.75}]) == [False]
+
+
+def test_an_unbacked_claim_is_rejected_even_when_it_reuses_a_number():
+    passage = _passage(1, "Every permanent employee earns eighteen days of earned leave in a calendar year.")
+    assert _supported("Employees may take 18 weeks of unpaid sabbatical abroad [1].", passage) == [False]
+
+
+def test_the_wrong_citation_is_rejected_and_an_uncited_sentence_finds_its_passage():
+    other = _passage(2, "Parking is free for employees.")
+    assert _supported("Claims are submitted within 15 days of returning [2].", CLAIMS, other) == [False]
+    rows = support_check("Claims are submitted within 15 days of returning.", [other, _passage(3, *CLAIMS.sentences)])
+    assert rows[0].supported and rows[0].cited == (3,)
