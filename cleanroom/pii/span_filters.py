@@ -19,6 +19,7 @@ from cleanroom.pii.names import (
     PLACE_OR_ORG_WORDS,
     SINGLE_FIRST_NAME_SCORE,
     first_names,
+    indian_given_names,
     known_surname,
     name_popularity,
     plausible_person,
@@ -31,6 +32,7 @@ from cleanroom.pii.places import (
     find_organisations,
     find_places,
     indian_city_names,
+    known_place_names,
 )
 from cleanroom.pii.redaction import Span
 from cleanroom.pii.vocabulary import built_english_words
@@ -160,23 +162,36 @@ def _an_indian_place(text: str, span: Span) -> bool:
     also_a_name = value.lower() in first_names() or value.lower() in surname_ranks()
     if not also_a_name:
         return True
+    # "Pune, Nagpur, Surat": listed beside a town that is no name.
+    neighbours = [m.group(1) for m in (_LISTED_BEFORE.search(text, max(0, span.start - 40), span.start),) if m]
+    neighbours += [m.group(1) for m in (_LISTED_AFTER.match(text, span.end),) if m]
+    if any(w.lower() in indian_city_names() and w.lower() not in first_names() for w in neighbours):
+        return True
     return bool(
         _PLACE_WORD_BEFORE.search(text, max(0, span.start - 12), span.start) or _PLACE_WORD_AFTER.match(text, span.end)
     )
+
+
+_LISTED_BEFORE = re.compile(r"\b([A-Z][a-z]+)(?:,[ \t]*|,?[ \t]+(?:and|or|&)[ \t]+)\Z")
+_LISTED_AFTER = re.compile(r"(?:,[ \t]*|,?[ \t]+(?:and|or|&)[ \t]+)([A-Z][a-z]+)\b")
 
 
 # gender-guesser's frequency level from which a given name is common in some country ("Scott" 7, "Gene" 4).
 COMMON_NAME_LEVEL = 5
 
 
+_THE_BEFORE = re.compile(r"\b[Tt]he[ \t]+\Z")
+
+
 def _word_not_name(text: str, span: Span) -> bool:
     """A lone given name found only by the word list that is the first part of a compound ("Age-related",
-    "Long-term", "Non-small"), or a rare given name that is an English word and opens a sentence ("Gene
+    "Long-term", "Non-small"), that follows "the" (rivers, temples and festivals bear the names of gods: "the
+    Yamuna", "the Kaveri"), or a rare given name that is an English word and opens a sentence ("Gene
     expression", "Forest plots"; "Scott called" stays)."""
     value = text[span.start : span.end]
     if span.score != SINGLE_FIRST_NAME_SCORE or not value.isalpha():
         return False
-    if _HYPHEN_COMPOUND.match(text, span.end):
+    if _HYPHEN_COMPOUND.match(text, span.end) or _THE_BEFORE.search(text, max(0, span.start - 5), span.start):
         return True
     return (
         value.lower() in built_english_words()
@@ -233,13 +248,16 @@ def refine_spans(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> li
     places = set(find_places(text))
     # "I work for Quorvix": the firm is an organisation, when organisations are asked for, and no person.
     retyped: list[Span] = []
+    hinted = _people_by_context(text) if "PERSON" in wanted else []
     for span in spans:
         if span.entity_type == "PERSON" and _a_firm(text, span):
             if "ORGANIZATION" not in wanted:
                 continue
             span = Span(span.start, span.end, "ORGANIZATION", span.score)
+        elif "PERSON" in wanted and _a_person_not_a_place(text, span, hinted):
+            span = Span(span.start, span.end, "PERSON", span.score)
         retyped.append(span)
-    spans = retyped
+    spans = retyped + hinted
     kept = [
         s
         for s in map(partial(_one_line_name, text), spans)
@@ -290,8 +308,12 @@ def refine_spans(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> li
     # Joining can make a name cross a line again ("emil j berg" and spaCy's "berg\nberg-holm ab").
     joined = [_one_line_name(text, span) for span in joined]
     if "PERSON" in wanted:
-        taken = blocks + organisations + [(s.start, s.end) for s in kept]
+        # "Ritubala and Hariram came": spaCy's place in a list with a person is a person too.
+        loose = {(s.start, s.end) for s in kept if _may_be_a_person(text, s)}
+        taken = blocks + organisations + [(s.start, s.end) for s in kept if (s.start, s.end) not in loose]
         listed, firms = _coordinated_names(text, joined, taken)
+        listed_at = {(p.start, p.end) for p in listed} & loose
+        kept = [s for s in kept if s.entity_type == "PERSON" or (s.start, s.end) not in listed_at]
         joined = [p for p in joined if not any(a <= p.start and p.end <= b for a, b in firms)] + listed
         if "ORGANIZATION" in wanted:
             kept += [Span(a, b, "ORGANIZATION", ORGANISATION_SCORE) for a, b in firms]
@@ -342,6 +364,8 @@ _COORDINATION = re.compile(
     rf"(?<![\w\-’'])(?P<words>{_LIST_WORD}(?:,[ \t]*{_LIST_WORD})*,?[ \t]+(?:and|&)[ \t]+{_LIST_WORD})(?![\w\-])"
 )
 _LIST_ITEM = re.compile(_LIST_WORD)
+# "Witnesses examined: Kamla, Bhuralal, Sabitri." - single words after a label, with commas only.
+_LABELLED_LIST = re.compile(rf"(?m)(?<=:)[ \t]*(?P<words>{_LIST_WORD}(?:,[ \t]*{_LIST_WORD})+)(?=[ \t]*[.;]?[ \t]*$)")
 # Before a law firm's or an orchestra's name ("works at Hill, Price and Young", "The Kent and Wade Orchestra").
 _FIRM_BEFORE = re.compile(r"\b(?:the|at|from|of|for|by|with|joined|to)[ \t]*$", re.IGNORECASE)
 _LINE_END = re.compile(r"[ \t]*(?:\r?\n|$)")
@@ -360,15 +384,19 @@ def _coordinated_names(
     common, given, countries = built_english_words(), first_names(), country_names()
     added: list[Span] = []
     firms: list[tuple[int, int]] = []
-    for match in _COORDINATION.finditer(text):
+    matches = [*_COORDINATION.finditer(text), *_LABELLED_LIST.finditer(text)]
+    for match in matches:
         items = list(_LIST_ITEM.finditer(text, match.start("words"), match.end("words")))
         items = [m for m in items if m.group(0).lower() not in {"and"}]
         if any(not m.group(0)[0].isupper() for m in items):
             continue
+        # "Surat, Nagpur and Jaipur": a town that is no given name makes the list one of places.
+        if any(m.group(0).lower() in known_place_names() and m.group(0).lower() not in given for m in items):
+            continue
         found = [any(p.start < m.end() and m.start() < p.end for p in people) for m in items]
         known = [known_surname(m.group(0), common) or m.group(0).lower() in given for m in items]
         foreign = [
-            m.group(0).lower() not in common
+            not _english(m.group(0).lower(), common)
             and m.group(0).lower() not in not_spread()
             and m.group(0).lower() not in countries
             and m.group(0).lower() not in NOT_NAMES
@@ -384,6 +412,9 @@ def _coordinated_names(
         )
         if re.search(r"\bthe[ \t]*$", before, re.IGNORECASE):
             firm = True
+        # "Present: Bhupen, Parvinder and Venkatamma": a list after a label is of people, unless a firm word follows.
+        elif before.endswith(":") or before.endswith(": "):
+            firm = following is not None and following.group(1).lower() in _FIRM_WORDS
         if firm:
             firms.append((items[0].start(), items[-1].end()))
             continue
@@ -536,3 +567,102 @@ def _marked_names(text: str) -> list[Span]:
         if name and not any(_not_a_name_word(w) for w in name.group("name").split()):
             found.append(Span(name.start("name"), name.end("name"), "PERSON", MARKED_NAME_SCORE))
     return found
+
+
+# Indian orders, FIRs and registers name people by one word, after their role in the case or before what they said
+# ("the accused Ritubala", "Hariram stated that ...", "Tarachand, aged 45, ..."). Single words only: spaCy and the
+# word lists find longer names, and one word is what they miss.
+_ROLE_WORDS = (
+    r"accused|complainant|informant|deceased|victim|witness|deponent|petitioner|respondent|appellant|applicant|"
+    r"plaintiff|defendant|claimant|opponent|injured|convict|detenu|absconder|employee|worker|labourer|driver|"
+    r"conductor|constable|head[ \t]+constable|inspector|sub-inspector|SI|ASI|HC|PC|peon|clerk|tenant|landlord|"
+    r"husband|wife|son|daughter|brother|sister|father|mother|nephew|niece|uncle|aunt|grandson|granddaughter"
+)
+_AFTER_ROLE = re.compile(
+    rf"\b(?i:{_ROLE_WORDS})(?:[ \t]+(?i:no)\.?[ \t]*\d+)?[ \t]*[,:]?[ \t]+(?:(?:Shri|Smt|Sri|Mr|Mrs|Ms)\.?[ \t]+)?"
+    r"(?P<name>[A-Z][a-z]{2,})\b(?![ \t]+[A-Z][a-z])"
+)
+_TESTIMONY_VERBS = (
+    r"stated|states|deposed|deposes|testified|told|submitted|submits|admitted|denied|alleged|alleges|confessed|"
+    r"narrated|informed|complained|identified|lodged|(?:has|had|further|also|then)[ \t]+(?:stated|deposed|told|"
+    r"submitted|admitted|denied|identified)"
+)
+# What only a person does, right after a single word: "... and Hariram came to the office".
+_PERSON_ACTIONS = r"came|went|arrived|reached|returned|attended|visited|fled|ran[ \t]+away"
+_BEFORE_MARKER = re.compile(
+    r"(?<![\w.’'\-])(?P<name>[A-Z][a-z]{2,})(?:,[ \t]*(?:aged|age)[ \t]+(?:about[ \t]+)?\d{1,3}\b"
+    r"|,?[ \t]+(?:[SDWR]/[Oo]|resident[ \t]+of)\b"
+    rf"|[ \t]+(?:{_TESTIMONY_VERBS}|{_PERSON_ACTIONS})\b)"
+)
+# Two single words joined by "and" before what people do ("Hariram and Tarachand came to the office").
+_ACTION_VERBS = (
+    r"came|went|were|was|attended|met|arrived|left|reached|ran|fled|visited|joined|signed|agreed|said|told|"
+    r"stated|deposed|returned|appeared|quarrelled|fought|married|worked|lived|died|complained|refused"
+)
+_PAIR_BEFORE_ACTION = re.compile(
+    r"(?<![\w.’'\-])(?P<a>[A-Z][a-z]{2,})[ \t]+and[ \t]+(?P<b>[A-Z][a-z]{2,})[ \t]+(?:" + _ACTION_VERBS + r")\b"
+)
+CONTEXT_NAME_SCORE = 0.6
+
+
+_CAPITALISED_BEFORE = re.compile(r"[A-Z][\w.&’'\-]*[ \t]+\Z")
+
+
+def _lone_name_word(word: str) -> bool:
+    """A capitalised word that can be a name on its own: no English, stop or place word, no town, no country."""
+    lower = word.lower()
+    if lower in not_spread() or lower in known_place_names() or _not_a_name_word(word):
+        return False
+    return not _english(lower, built_english_words()) or lower in first_names()
+
+
+def _people_by_context(text: str) -> list[Span]:
+    """Single-word names that a role before them or a testimony, age or residence after them marks (see above)."""
+    found = [
+        match.span("name")
+        for match in _AFTER_ROLE.finditer(text)
+        if _lone_name_word(match.group("name")) or match.group("name").lower() in first_names()
+    ]
+    found += [
+        match.span("name")
+        for match in _BEFORE_MARKER.finditer(text)
+        if _lone_name_word(match.group("name"))
+        # "Tata Motors stated": the last word of a longer name is no name of its own.
+        and not _CAPITALISED_BEFORE.search(text, max(0, match.start() - 30), match.start())
+    ]
+    for match in _PAIR_BEFORE_ACTION.finditer(text):
+        if _lone_name_word(match.group("a")) and _lone_name_word(match.group("b")):
+            found += [match.span("a"), match.span("b")]
+    return [Span(start, end, "PERSON", CONTEXT_NAME_SCORE) for start, end in found]
+
+
+_PLACE_CONTEXT_BEFORE = re.compile(
+    r"\b(?:in|at|on|the|from|near|via|around|outside|along|across|into|towards?|resident[ \t]+of|native[ \t]+of|"
+    r"village|district|town|city)[ \t]+\Z",
+    re.IGNORECASE,
+)
+
+
+def _may_be_a_person(text: str, span: Span, types: frozenset[str] = frozenset({"LOCATION"})) -> bool:
+    """A single capitalised word that spaCy calls a place, that no list knows as a place and that no word around it
+    makes one ("resident of Jaipur", "in Kamal", "Krishna river")."""
+    if span.entity_type not in types:
+        return False
+    value = text[span.start : span.end]
+    if not (value.isalpha() and value.istitle()) or value.lower() in known_place_names():
+        return False
+    if _PLACE_CONTEXT_BEFORE.search(text, max(0, span.start - 12), span.start):
+        return False
+    return not (_PLACE_WORD_AFTER.match(text, span.end) or _WORD_AFTER_IS_PLACE.match(text, span.end))
+
+
+def _a_person_not_a_place(text: str, span: Span, hinted: list[Span]) -> bool:
+    """Such a word that is a given name of India's ("Hariram and Tarachand came"), or a place or an organisation
+    of spaCy's that a role or testimony marks ("the accused Ritubala"). A given name that spaCy calls an
+    organisation stays one ("Mahindra", "Maruti")."""
+    if any((h.start, h.end) == (span.start, span.end) for h in hinted):
+        return _may_be_a_person(text, span, frozenset({"LOCATION", "ORGANIZATION"}))
+    return _may_be_a_person(text, span) and text[span.start : span.end].lower() in indian_given_names()
+
+
+_WORD_AFTER_IS_PLACE = re.compile(r"[ \t]+(?:" + "|".join(sorted(PLACE_OR_ORG_WORDS)) + r")\b", re.IGNORECASE)
