@@ -9,6 +9,7 @@ from cleanroom import views
 from cleanroom.access import api as access_api
 from cleanroom.access import views as access_views
 from ingestion import api as ingestion_api
+from ingestion import metrics as ingestion_metrics
 from ingestion import views as ingestion_views
 from retrieval import api as retrieval_api
 from retrieval import openai_api
@@ -17,8 +18,20 @@ from retrieval import views as retrieval_views
 api_v1 = [
     path("documents", ingestion_api.DocumentListApi.as_view(), name="documents"),
     path("documents/<str:document_id>", ingestion_api.DocumentDetailApi.as_view(), name="document"),
+    path("review", ingestion_api.ReviewListApi.as_view(), name="review"),
+    path("review/<str:document_id>", ingestion_api.ReviewDetailApi.as_view(), name="review-document"),
+    path("review/<str:document_id>/decisions", ingestion_api.ReviewDecisionsApi.as_view(), name="review-decisions"),
+    path("review/<str:document_id>/release", ingestion_api.ReviewReleaseApi.as_view(), name="review-release"),
     path("query", retrieval_api.QueryApi.as_view(), name="query"),
     path("search", retrieval_api.SearchApi.as_view(), name="search"),
+    path("conversations", retrieval_api.ConversationListApi.as_view(), name="conversations"),
+    path("conversations/<str:conversation_id>", retrieval_api.ConversationDetailApi.as_view(), name="conversation"),
+    path(
+        "conversations/<str:conversation_id>/messages",
+        retrieval_api.ConversationMessagesApi.as_view(),
+        name="conversation-messages",
+    ),
+    path("answers/<str:message_id>/feedback", retrieval_api.AnswerFeedbackApi.as_view(), name="answer-feedback"),
     path("tenant/members", access_api.TenantMemberListApi.as_view(), name="tenant-members"),
     path("tenant/members/<str:member_id>", access_api.TenantMemberDetailApi.as_view(), name="tenant-member"),
     path("tenant/tokens", access_api.TenantTokenListApi.as_view(), name="tenant-tokens"),
@@ -39,7 +52,12 @@ web = [
     path("documents/status", ingestion_views.documents_status, name="documents-status"),
     path("documents/<str:document_id>/", ingestion_views.document_detail, name="document"),
     path("documents/<str:document_id>/delete", ingestion_views.document_remove, name="document-delete"),
+    path("review/", ingestion_views.review_list, name="review"),
+    path("review/<str:document_id>/", ingestion_views.review_document, name="review-document"),
+    path("review/<str:document_id>/release", ingestion_views.review_release_view, name="review-release"),
     path("ask/", retrieval_views.ask, name="ask"),
+    path("ask/feedback", retrieval_views.ask_feedback, name="ask-feedback"),
+    path("ask/<str:conversation_id>/delete", retrieval_views.ask_delete, name="ask-delete"),
     path("tenant", views.switch_tenant, name="switch-tenant"),
     path("tenant/", access_views.tenant_page, name="tenant"),
     path("tenant/members/add", access_views.member_add_view, name="tenant-member-add"),
@@ -56,6 +74,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.health, name="health"),
+    path("metrics", ingestion_metrics.metrics, name="metrics"),
     path("", include((web, "web"))),
 ]
 

@@ -16,17 +16,21 @@ from django.utils import timezone
 
 from cleanroom.audit.services import audit_record
 from cleanroom.errors import ServiceError
+from cleanroom.extensions import ErasureRequest, erasure_hooks_run
 from cleanroom.keys import tenant_hash_key
 from cleanroom.pii.policy import identifier_hashes
 from cleanroom.pii.redaction import placeholder
+from cleanroom.policies.models import DenyTerm
 from cleanroom.routing import current_alias, tenant_scope
 from cleanroom.tenants.models import Tenant
 from cleanroom.vault.models import ErasureReceipt, VaultEntry
 from cleanroom.vault.services import identifier_pattern, identifier_scan
 from ingestion.deletion import document_delete
 from ingestion.embeddings import embed
-from ingestion.models import Chunk, Document, ValueFinding
+from ingestion.models import Chunk, Document, ReviewItem, ValueFinding
 from ingestion.pipeline import embedding_text
+from ingestion.quarantine import discard_raw, review_texts
+from ingestion.steps import steps_append
 
 ERASED = "<ERASED>"
 
@@ -49,12 +53,29 @@ class _Targets:
     document_ids: set[Any]
     finding_ids: list[int]
     vault_ids: list[int]
+    # Held for review: nothing indexed, but the raw upload and the texts to review wait in quarantine.
+    held_ids: set[Any]
+    deny_term_ids: list[int]
 
     def chunk_filter(self) -> Q:
         condition = Q(text__iregex=self.pattern)
         for token in self.tokens:
             condition |= Q(text__contains=token)
         return condition
+
+
+def _extension_request(tenant: Tenant, targets: _Targets, mode: str, *, dry_run: bool) -> ErasureRequest:
+    """What the stores of higher layers (conversations: cleanroom/extensions.py) need to find and rewrite the same."""
+    return ErasureRequest(
+        tenant=tenant,
+        mode=mode,
+        dry_run=dry_run,
+        db_pattern=targets.pattern,
+        pattern=targets.python_pattern,
+        tokens=targets.tokens,
+        replacement=ERASED,
+        hashes=frozenset(targets.hashes),
+    )
 
 
 def _targets(*, tenant: Tenant, identifier: str, mode: str) -> _Targets:
@@ -79,6 +100,17 @@ def _targets(*, tenant: Tenant, identifier: str, mode: str) -> _Targets:
             "id", flat=True
         )
     )
+    held = Document.objects.filter(tenant=tenant, status=Document.Status.HELD)
+    held_ids = set(
+        ReviewItem.objects.filter(tenant=tenant, value_hash__in=hashes, document__in=held).values_list(
+            "document_id", flat=True
+        )
+    )
+    compiled = re.compile(pattern, re.IGNORECASE)
+    for document_id in held.exclude(pk__in=held_ids).values_list("pk", flat=True):
+        if any(compiled.search(text) for text in review_texts(document_id) or []):
+            held_ids.add(document_id)
+    deny_term_ids = [term.pk for term in DenyTerm.objects.filter(tenant=tenant) if compiled.search(term.term)]
     return _Targets(
         hashes=hashes,
         fingerprint=hashlib.sha256("|".join(sorted(hashes)).encode()).hexdigest()[:16],
@@ -88,7 +120,32 @@ def _targets(*, tenant: Tenant, identifier: str, mode: str) -> _Targets:
         document_ids=document_ids,
         finding_ids=[f.pk for f in findings],
         vault_ids=[v.pk for v in vault],
+        held_ids=held_ids - document_ids,
+        deny_term_ids=deny_term_ids,
     )
+
+
+def _held_discard(tenant: Tenant, held_ids: set[Any], *, actor: User | AnonymousUser | None, mode: str) -> list[str]:
+    """A held document naming the person cannot be rewritten (its text is still the raw upload): remove mode
+    deletes it, redact mode discards its upload and texts to review and fails it, so that it can be uploaded again
+    corrected."""
+    done: list[str] = []
+    for document in Document.objects.filter(tenant=tenant, pk__in=held_ids, status=Document.Status.HELD):
+        done.append(str(document.pk))
+        if mode == "remove":
+            document_delete(tenant=tenant, user=actor, document=document)
+            continue
+        discard_raw(document.pk)
+        ReviewItem.objects.filter(document=document).delete()
+        Document.objects.filter(pk=document.pk).update(
+            status=Document.Status.FAILED,
+            error_code="erased",
+            error_message="An erasure request discarded this document while it was held for review; upload it "
+            "again if it is still needed.",
+            updated_at=timezone.now(),
+            steps=steps_append(Document.Status.FAILED, note="discarded by an erasure"),
+        )
+    return sorted(done)
 
 
 def erasure_preview(
@@ -115,6 +172,9 @@ def erasure_preview(
             "chunks_to_rewrite": chunks if mode == "redact" else [],
             "pseudonyms_to_replace": len(targets.tokens),
             "vault_entries_to_destroy": len(targets.vault_ids),
+            "held_documents_to_discard": sorted(str(d) for d in targets.held_ids),
+            "deny_terms_to_remove": len(targets.deny_term_ids),
+            "extensions": erasure_hooks_run(_extension_request(tenant, targets, mode, dry_run=True)),
         }
     audit_record(tenant=tenant, actor=actor, action="erasure.previewed", details=plan)
     return plan
@@ -176,7 +236,11 @@ def _erasure_execute(
                 if (title, filename) != (document.title, document.filename):
                     Document.objects.filter(pk=document.pk).update(title=title, filename=filename)
             ValueFinding.objects.filter(tenant=tenant, pk__in=targets.finding_ids).delete()
+        discarded = _held_discard(tenant, targets.held_ids, actor=actor, mode=mode)
+        deny_removed = DenyTerm.objects.filter(pk__in=targets.deny_term_ids).delete()[0]
         vault_destroyed = VaultEntry.objects.filter(tenant=tenant, pk__in=targets.vault_ids).delete()[0]
+        # Other stores of the tenant's text (conversations), before the scan so that it verifies them too.
+        extensions = erasure_hooks_run(_extension_request(tenant, targets, mode, dry_run=False))
 
         hits = identifier_scan(tenant=tenant, identifier=identifier, hashes=hashes, tokens=set(tokens))
         receipt_body: dict[str, Any] = {
@@ -189,6 +253,9 @@ def _erasure_execute(
             "chunks_rewritten": sorted(rewritten_chunks),
             "pseudonyms_replaced": len(tokens),
             "vault_entries_destroyed": vault_destroyed,
+            "held_documents_discarded": discarded,
+            "deny_terms_removed": deny_removed,
+            "extensions": extensions,
             "verification": {
                 "scanned": "every text column of every table (this tenant's rows where a table is tenant-scoped)",
                 "looked_for": "the identifier in any spacing or separators, its keyed hashes and its pseudonyms; "

@@ -20,6 +20,8 @@ class Document(models.Model):
         EMBEDDING = "embedding", "Embedding"
         INDEXED = "indexed", "Indexed"
         FAILED = "failed", "Failed"
+        # The second pass found values its policy asks a person to look at: nothing is searchable until released.
+        HELD = "held", "Held for review"
 
     # A worker holds a document while it is in one of these; the sweep re-queues it when a step lasts too long.
     IN_PROGRESS = (Status.EXTRACTING, Status.REDACTING, Status.EMBEDDING)
@@ -142,3 +144,46 @@ class ValueFinding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity_type} in {self.document_id}"
+
+
+class ReviewItem(models.Model):
+    """A value the second pass found in a held document, waiting for (or given) a reviewer's decision. Its
+    position and type only: the text it points into waits in quarantine with the raw upload."""
+
+    class Decision(models.TextChoices):
+        PENDING = "", "Pending"
+        CONFIRMED = "confirmed", "Personal data: redact"
+        REJECTED = "rejected", "Not personal data: keep"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="review_items")
+    text_index = models.PositiveIntegerField(help_text="Which stored text (chunk, heading, title, file name).")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    entity_type = models.CharField(max_length=40)
+    score = models.FloatField()
+    # Keyed hash of the value: one decision applies to every occurrence of the same value in the document.
+    value_hash = models.CharField(max_length=64)
+    decision = models.CharField(max_length=16, choices=Decision.choices, default=Decision.PENDING, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document_id", "text_index", "start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "text_index", "start", "end", "entity_type"], name="reviewitem_unique_span"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "document"], name="reviewitem_tenant_document")]
+
+    def __str__(self) -> str:
+        return f"{self.entity_type} at {self.text_index}:{self.start}-{self.end} of {self.document_id}"

@@ -1,8 +1,10 @@
-"""Processing: queued -> extracting -> redacting -> embedding -> indexed | failed.
+"""Processing: queued -> extracting -> redacting -> embedding -> indexed | failed, or redacting -> held.
 
 A worker claims a batch of one tenant's queued documents (claim tokens make a redelivered task harmless),
-extracts their text, sends everything that will be stored through the one redaction door, cuts chunks, embeds
-them and stores the batch in one transaction, with the findings erasure needs later."""
+extracts their text, sends everything that will be stored through the one redaction door, cuts chunks, gives the
+chunks the second, stricter pass (the leak scan's), embeds them and stores the batch in one transaction, with the
+findings erasure needs later. A document whose second pass found values its policy holds for review waits, held,
+until a reviewer releases it (ingestion/review.py); then it runs again with the reviewer's decisions."""
 
 from __future__ import annotations
 
@@ -24,16 +26,25 @@ from django.utils import timezone
 
 from cleanroom.audit.services import audit_record
 from cleanroom.errors import ServiceError
+from cleanroom.pii.policy import Finding
 from cleanroom.policies.selectors import tenant_policy
-from cleanroom.redaction import PolicyResult, pii_policy_apply, pii_policy_apply_many
+from cleanroom.redaction import (
+    Decisions,
+    PolicyResult,
+    SecondPass,
+    pii_policy_apply,
+    pii_policy_apply_many,
+    pii_second_pass,
+)
 from cleanroom.residency import check_processing_allowed
+from ingestion.budget import budget_check
 from ingestion.chunking import ChunkText, chunk_sections
 from ingestion.embeddings import embed, embedding_model_version
 from ingestion.extraction import Extracted, ExtractionError, extract
 from ingestion.findings import redaction_findings_save
-from ingestion.models import Chunk, Document
-from ingestion.quarantine import discard_raw, quarantine_paths
-from ingestion.steps import document_fail, is_transient, steps_append, store_alias
+from ingestion.models import Chunk, Document, ReviewItem
+from ingestion.quarantine import discard_raw, park_review_texts, quarantine_paths
+from ingestion.steps import claims_heartbeat, document_fail, is_transient, steps_append, store_alias
 
 logger = logging.getLogger(__name__)
 Status = Document.Status
@@ -55,6 +66,8 @@ class _Work:
     safe_name: str = ""
     raw_sha256: str = ""
     pieces: list[ChunkText] = field(default_factory=list)
+    second: dict[str, object] = field(default_factory=dict)  # the second pass, for the manifest
+    extraction_manifest: dict[str, Any] = field(default_factory=dict)  # OCR'd pages, engine and version
 
 
 def document_process(*, document_id: str, batch_size: int | None = None) -> list[str]:
@@ -67,7 +80,8 @@ def document_process(*, document_id: str, batch_size: int | None = None) -> list
     if not claimed:
         return []
     try:
-        return _process_claimed(claimed, token)
+        with claims_heartbeat(claimed, token):  # the sweep takes back only what no live worker refreshes
+            return _process_claimed(claimed, token)
     except BaseException as exc:
         if not isinstance(exc, Exception):  # Ctrl-C in `manage.py ingest`, a worker shutting down
             _release(claimed, token)
@@ -252,8 +266,136 @@ def _redact_and_chunk_many(works: list[_Work], token: uuid.UUID) -> list[_Work]:
     except Exception as exc:
         if is_transient(exc):
             raise
-        return [work for work in works if _redact_and_chunk(work, token)]
-    return [work for work, result in zip(works, results, strict=True) if _redact_and_chunk(work, token, result)]
+        chunked = [work for work in works if _redact_and_chunk(work, token)]
+    else:
+        chunked = [work for work, result in zip(works, results, strict=True) if _redact_and_chunk(work, token, result)]
+    return _second_pass(chunked, token)
+
+
+def _stored_texts(work: _Work) -> tuple[list[str], list[str]]:
+    """What the document will store, as the leak scan later reads it: each chunk, each distinct heading, the
+    title and the file name. Returns (texts, distinct headings)."""
+    sections = list(dict.fromkeys(piece.section for piece in work.pieces))
+    return [*(piece.text for piece in work.pieces), *sections, work.safe_title, work.safe_name], sections
+
+
+def _second_pass(works: list[_Work], token: uuid.UUID) -> list[_Work]:
+    """The stricter pass over what each document will store; documents it holds for review, or that a block
+    action refuses, leave the batch here."""
+    if not works:
+        return []
+    tenant = works[0].document.tenant
+    decided = _review_decisions([work.document.pk for work in works])
+    inputs = [_stored_texts(work) for work in works]
+    try:
+        outcomes: list[SecondPass | ServiceError] = pii_second_pass(
+            tenant=tenant,
+            batches=[texts for texts, _ in inputs],
+            threshold=settings.LEAKSCAN_SCORE_THRESHOLD,
+            decisions=[decided.get(work.document.pk, {}) for work in works],
+        )
+    except Exception as exc:
+        if is_transient(exc) or len(works) == 1:
+            raise
+        return [kept for work in works for kept in _second_pass([work], token)]
+    kept: list[_Work] = []
+    for work, (texts, sections), outcome in zip(works, inputs, outcomes, strict=True):
+        if isinstance(outcome, ServiceError):
+            document_fail(work.document, token, outcome.code, outcome.message)
+        elif outcome.held:
+            _hold(work, token, texts, outcome)
+        else:
+            _second_take(work, sections, outcome)
+            kept.append(work)
+    return kept
+
+
+def _second_take(work: _Work, sections: list[str], outcome: SecondPass) -> None:
+    """Keep the second pass's rewriting, and add what it found to the document's counts and findings."""
+    assert work.pii is not None
+    out = outcome.result.texts
+    n = len(work.pieces)
+    relabel = dict(zip(sections, out[n : n + len(sections)], strict=True))
+    work.pieces = [ChunkText(relabel[p.section], text) for p, text in zip(work.pieces, out[:n], strict=True)]
+    work.safe_title, work.safe_name = out[-2], out[-1]
+    counts = dict(work.counts)
+    for entity_type, count in outcome.result.counts.items():
+        counts[entity_type] = counts.get(entity_type, 0) + count
+    work.counts = dict(sorted(counts.items()))
+    known = {(f.entity_type, f.value_hash) for f in work.pii.findings}
+    extra: list[Finding] = [f for f in outcome.result.findings if (f.entity_type, f.value_hash) not in known]
+    work.pii = PolicyResult(work.texts, work.counts, [*work.pii.findings, *extra], work.pii.manifest, work.pii.spans)
+    by_mode: dict[str, int] = {}
+    for item in outcome.uncertain:
+        name = item.decision or item.mode
+        by_mode[name] = by_mode.get(name, 0) + 1
+    work.second = {
+        "threshold": settings.LEAKSCAN_SCORE_THRESHOLD,
+        "counts": dict(sorted(outcome.result.counts.items())),
+        "by_decision": dict(sorted(by_mode.items())),
+    }
+
+
+def _review_decisions(ids: list[uuid.UUID]) -> dict[uuid.UUID, Decisions]:
+    decided: dict[uuid.UUID, Decisions] = {}
+    rows = ReviewItem.objects.filter(document_id__in=ids).exclude(decision=ReviewItem.Decision.PENDING)
+    for document_id, entity_type, digest, decision in rows.values_list(
+        "document_id", "entity_type", "value_hash", "decision"
+    ):
+        decided.setdefault(document_id, {})[(entity_type, digest)] = decision
+    return decided
+
+
+def _hold(work: _Work, token: uuid.UUID, texts: list[str], outcome: SecondPass) -> None:
+    """Park the document for review: its stored texts wait in quarantine beside the raw upload (they hold only
+    what the second pass is unsure of), the uncertain values become review items, nothing is searchable."""
+    document = work.document
+    pending = [item for item in outcome.uncertain if item.pending]
+    types: dict[str, int] = {}
+    for item in pending:
+        types[item.entity_type] = types.get(item.entity_type, 0) + 1
+    park_review_texts(document.pk, texts)
+    with transaction.atomic(using=store_alias()):
+        now = timezone.now()
+        updated = Document.objects.filter(pk=document.pk, claim_token=token, status__in=Document.IN_PROGRESS).update(
+            status=Status.HELD,
+            claim_token=None,
+            # The second pass's output keeps every value it is unsure of redacted: safe to show in the queue.
+            title=outcome.result.texts[-2][:300],
+            filename=outcome.result.texts[-1][:255],
+            redaction_counts=work.counts,
+            chunk_count=0,
+            updated_at=now,
+            step_started_at=now,
+            steps=steps_append(Status.HELD, note=f"{len(pending)} values to review"),
+        )
+        if not updated:
+            return
+        Chunk.objects.filter(document=document).delete()  # a re-run of an indexed document leaves the index
+        ReviewItem.objects.filter(document=document, decision=ReviewItem.Decision.PENDING).delete()
+        ReviewItem.objects.bulk_create(
+            [
+                ReviewItem(
+                    tenant_id=document.tenant_id,
+                    document=document,
+                    text_index=item.text_index,
+                    start=item.start,
+                    end=item.end,
+                    entity_type=item.entity_type,
+                    score=item.score,
+                    value_hash=item.value_hash,
+                )
+                for item in pending
+            ],
+            ignore_conflicts=True,
+        )
+        audit_record(
+            tenant=document.tenant,
+            actor=None,
+            action="document.held",
+            target=document,
+            details={"pending": len(pending), "types": dict(sorted(types.items()))},
+        )
 
 
 def _redact_and_chunk(work: _Work, token: uuid.UUID, result: PolicyResult | ServiceError | None = None) -> bool:
@@ -292,10 +434,13 @@ def _extract_one(work: _Work) -> None:
         raise ServiceError("upload_missing", "The uploaded file is no longer available; upload it again.") from exc
     meta: dict[str, Any] = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     work.filename = meta.get("filename", "")
+    began = time.monotonic()
     extracted = extract(data, work.filename)
+    budget_check(extracted, extract_seconds=time.monotonic() - began)  # too big: failed now, never retried
     first_label = next((s.label for s in extracted.sections if s.label and not s.label.startswith("page ")), "")
     work.title = meta.get("title") or first_label or work.filename.rsplit(".", 1)[0]
     work.extracted = extracted
+    work.extraction_manifest = extracted.manifest
 
 
 def _redaction_input(work: _Work) -> list[str]:
@@ -374,7 +519,9 @@ def _store(works: list[_Work], vectors: np.ndarray, token: uuid.UUID, policy: An
             manifest = {
                 **work.pii.manifest,  # detector version, policy rule id and version, per-type actions and thresholds
                 **common,
+                **work.extraction_manifest,
                 "counts": work.counts,
+                "second_pass": work.second,
                 "text_sha256_before": work.raw_sha256,
                 "text_sha256_after": hashlib.sha256("\n\n".join(work.texts).encode()).hexdigest(),
             }

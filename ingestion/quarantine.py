@@ -16,9 +16,27 @@ def quarantine_paths(document_id: uuid.UUID | str) -> tuple[Path, Path]:
     return base.with_suffix(".bin"), base.with_suffix(".json")
 
 
+def review_path(document_id: uuid.UUID | str) -> Path:
+    return (Path(settings.UPLOAD_DIR) / str(document_id)).with_suffix(".review.json")
+
+
 def discard_raw(document_id: uuid.UUID | str) -> None:
-    for path in quarantine_paths(document_id):
+    for path in (*quarantine_paths(document_id), review_path(document_id)):
         path.unlink(missing_ok=True)
+
+
+def park_review_texts(document_id: uuid.UUID, texts: list[str]) -> None:
+    """A held document's texts as they would be stored, for its reviewer: first-pass redacted, so they hold no
+    more than the raw upload beside them, and deleted with it."""
+    _write_private(review_path(document_id), json.dumps(texts).encode())
+
+
+def review_texts(document_id: uuid.UUID | str) -> list[str] | None:
+    try:
+        texts = json.loads(review_path(document_id).read_text())
+    except FileNotFoundError:
+        return None
+    return [str(text) for text in texts]
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -12,6 +12,7 @@ from cleanroom.errors import ServiceError
 from cleanroom.tenants.models import Role
 from ingestion.deletion import document_delete
 from ingestion.models import Document
+from ingestion.review import review_decide, review_document_texts, review_queue, review_release
 from ingestion.selectors import chunk_list, document_get, document_list
 from ingestion.upload import document_upload
 
@@ -102,3 +103,52 @@ def document_remove(request: HttpRequest, document_id: str) -> HttpResponse:
     document_delete(tenant=request_tenant(request), user=request_actor(request), document=document)
     messages.success(request, "The document, its chunks and its vectors were deleted.")
     return redirect("web:documents")
+
+
+@require_GET
+@tenant_view(Role.REVIEWER)
+def review_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(review_queue(tenant=request_tenant(request)), 25).get_page(request.GET.get("page"))
+    return render(request, "review/list.html", {"page": page})
+
+
+@require_http_methods(["GET", "POST"])
+@tenant_view(Role.REVIEWER)
+def review_document(request: HttpRequest, document_id: str) -> HttpResponse:
+    """A held document's uncertain values, highlighted in its text, each with confirm / reject; POST saves them."""
+    document = _document_or_404(request, document_id)
+    if request.method == "POST":
+        decisions: dict[int, str] = {}
+        remember: set[int] = set()
+        for key, value in request.POST.items():
+            if key.startswith("item-") and key[5:].isdigit() and value in ("confirmed", "rejected"):
+                decisions[int(key[5:])] = value
+            elif key.startswith("remember-") and key[9:].isdigit():
+                remember.add(int(key[9:]))
+        try:
+            if decisions:
+                outcome = review_decide(
+                    document=document, actor=request_actor(request), decisions=decisions, remember=remember
+                )
+                messages.success(request, f"Saved. {outcome['pending']} value(s) still wait for a decision.")
+            else:
+                messages.error(request, "Choose 'personal data' or 'not personal data' for at least one value.")
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+        return redirect("web:review-document", document.pk)
+    texts = review_document_texts(document=document)
+    pending = sum(1 for t in texts for s in t.segments if s.item is not None and not s.item.decision)
+    return render(request, "review/detail.html", {"document": document, "texts": texts, "pending": pending})
+
+
+@require_POST
+@tenant_view(Role.REVIEWER)
+def review_release_view(request: HttpRequest, document_id: str) -> HttpResponse:
+    document = _document_or_404(request, document_id)
+    try:
+        review_release(document=document, actor=request_actor(request))
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("web:review-document", document.pk)
+    messages.success(request, "Released: the document is processed again with your decisions, then indexed.")
+    return redirect("web:document", document.pk)

@@ -256,7 +256,7 @@ class TenantMemberDetailApi(APIView):
         )
         return Response(MemberOutputSerializer(membership).data)
 
-    @extend_schema(description="409 `last_admin`: the tenant's last admin cannot be removed.")
+    @extend_schema(responses={204: None}, description="409 `last_admin`: the tenant's last admin cannot be removed.")
     def delete(self, request: Request, member_id: str) -> Response:
         member_remove(
             tenant=request_tenant(request), actor=request_actor(request), membership=_member(request, member_id)
@@ -301,7 +301,10 @@ class TenantTokenDetailApi(APIView):
     def get(self, request: Request, token_id: str) -> Response:
         return Response(TokenOutputSerializer(_token(request, token_id)).data)
 
-    @extend_schema(description="Revoke the token (it stays listed, with `revoked_at`). Revoking twice is harmless.")
+    @extend_schema(
+        responses={204: None},
+        description="Revoke the token (it stays listed, with `revoked_at`). Revoking twice is harmless.",
+    )
     def delete(self, request: Request, token_id: str) -> Response:
         token_revoke(tenant=request_tenant(request), actor=request_actor(request), token=_token(request, token_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

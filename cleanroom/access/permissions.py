@@ -28,6 +28,11 @@ class IsTenantEditor(IsTenantMember):
     minimum_role = Role.EDITOR
 
 
+class IsTenantReviewer(IsTenantMember):
+    message = "Only the tenant's reviewers and admins may decide on documents held for review."
+    minimum_role = Role.REVIEWER
+
+
 class IsTenantAdmin(IsTenantMember):
     message = "Only the tenant's admins may manage its members and API tokens."
     minimum_role = Role.ADMIN

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from cleanroom.pii.redaction import Span, placeholder, resolve_overlaps
 
 REDACT, MASK, PSEUDONYMIZE, BLOCK = "redact", "mask", "pseudonymize", "block"
+# What the second pass does with a value only it found (below the type's threshold, at or above the stricter one):
+# rewrite it like any other (REDACT), hold the document for a reviewer (HOLD), or leave it (ALLOW).
+HOLD, ALLOW = "hold", "allow"
 DEFAULT_THRESHOLD = 0.4  # the detector's own default (engine.DEFAULT_SCORE_THRESHOLD)
 TOKEN_HEX = 8  # 32 bits of the keyed hash: collisions stay unlikely for a tenant's hundreds of thousands of people
 
@@ -45,6 +48,7 @@ _HONORIFICS = frozenset("mr mrs ms miss dr prof shri sri smt shrimati kumari km 
 class EntityTreatment:
     action: str
     threshold: float
+    uncertain: str = REDACT  # REDACT, HOLD or ALLOW: for what only the second pass finds
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class PiiPolicy:
     treatments: dict[str, EntityTreatment]  # built-in entity type -> treatment
     allow_terms: frozenset[str]  # normalised with normalise_term
     recognizers: tuple[Recognizer, ...]
+    # (normalised term, entity type): values a reviewer confirmed, found wherever they occur from then on
+    deny_terms: tuple[tuple[str, str], ...] = ()
 
     @property
     def detector_entities(self) -> frozenset[str]:
@@ -84,23 +90,32 @@ class PiiPolicy:
                 return recognizer.action
         return REDACT
 
+    def uncertain_for(self, entity_type: str) -> str:
+        treatment = self.treatments.get(entity_type)
+        return treatment.uncertain if treatment is not None else REDACT
+
     def stricter(self, threshold: float) -> PiiPolicy:
         """The same policy with every built-in type's threshold lowered to at most `threshold` (the leak scan)."""
         return PiiPolicy(
             tenant_id=self.tenant_id,
             rule_id=self.rule_id,
-            treatments={k: EntityTreatment(v.action, min(v.threshold, threshold)) for k, v in self.treatments.items()},
+            treatments={
+                k: EntityTreatment(v.action, min(v.threshold, threshold), v.uncertain)
+                for k, v in self.treatments.items()
+            },
             allow_terms=self.allow_terms,
             recognizers=self.recognizers,
+            deny_terms=self.deny_terms,
         )
 
     @property
     def version(self) -> str:
         """A short digest of the whole policy, recorded in every manifest: same digest, same treatment."""
         payload = {
-            "treatments": {k: [v.action, v.threshold] for k, v in sorted(self.treatments.items())},
+            "treatments": {k: [v.action, v.threshold, v.uncertain] for k, v in sorted(self.treatments.items())},
             "allow": sorted(self.allow_terms),
             "recognizers": [[r.label, r.pattern, r.action, r.ignore_case] for r in self.recognizers],
+            "deny": sorted(self.deny_terms),
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -112,8 +127,10 @@ class PiiPolicy:
             "policy_version": self.version,
             "entity_actions": {k: v.action for k, v in sorted(self.treatments.items())},
             "entity_thresholds": {k: v.threshold for k, v in sorted(self.treatments.items())},
+            "entity_uncertain": {k: v.uncertain for k, v in sorted(self.treatments.items()) if v.uncertain != REDACT},
             "custom_recognizers": {r.label: r.action for r in self.recognizers},
             "allow_terms": len(self.allow_terms),
+            "deny_terms": len(self.deny_terms),
         }
 
 
@@ -206,6 +223,19 @@ def custom_spans(text: str, recognizers: tuple[Recognizer, ...]) -> list[Span]:
         for match in recognizer.compiled().finditer(text):
             if match.end() > match.start():
                 spans.append(Span(match.start(), match.end(), recognizer.label, 1.0))
+    return spans
+
+
+def deny_spans(text: str, deny_terms: tuple[tuple[str, str], ...]) -> list[Span]:
+    """Every whole-word occurrence of a deny term (any case, any run of spaces between its words), at score 1.0."""
+    spans: list[Span] = []
+    for term, entity_type in deny_terms:
+        words = [re.escape(word) for word in term.split()]
+        if not words:
+            continue
+        pattern = r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)"
+        for match in re.finditer(pattern, text, re.IGNORECASE):
+            spans.append(Span(match.start(), match.end(), entity_type, 1.0))
     return spans
 
 

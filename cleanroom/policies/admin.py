@@ -6,7 +6,14 @@ from django.contrib import admin, messages
 
 from cleanroom.audit.services import audit_record
 from cleanroom.pii.entities import DEFAULT_REDACT_ENTITIES, ENTITY_TYPES, entity_choices
-from cleanroom.policies.models import AllowTerm, CustomRecognizer, EntityRule, ResidencyRule, default_redact_entities
+from cleanroom.policies.models import (
+    AllowTerm,
+    CustomRecognizer,
+    DenyTerm,
+    EntityRule,
+    ResidencyRule,
+    default_redact_entities,
+)
 from cleanroom.regions import region_stores
 from cleanroom.tenants.admin import TenantScopedAdmin
 from cleanroom.tenants.models import region_choices
@@ -143,10 +150,10 @@ class AuditedPolicyAdmin(TenantScopedAdmin, admin.ModelAdmin):
 
 @admin.register(EntityRule)
 class EntityRuleAdmin(AuditedPolicyAdmin):
-    list_display = ["tenant", "entity_type", "action", "threshold", "updated_at"]
-    list_filter = ["action", "entity_type"]
+    list_display = ["tenant", "entity_type", "action", "threshold", "uncertain", "updated_at"]
+    list_filter = ["action", "uncertain", "entity_type"]
     search_fields = ["tenant__slug"]
-    audit_fields = ("entity_type", "action", "threshold")
+    audit_fields = ("entity_type", "action", "threshold", "uncertain")
 
 
 @admin.register(AllowTerm)
@@ -161,3 +168,12 @@ class CustomRecognizerAdmin(AuditedPolicyAdmin):
     list_filter = ["action"]
     search_fields = ["tenant__slug", "label"]
     audit_fields = ("label", "pattern", "action", "ignore_case")
+
+
+@admin.register(DenyTerm)
+class DenyTermAdmin(AuditedPolicyAdmin):
+    # The term itself is a person's name: shown to the tenant's own admins, never written to the audit trail.
+    list_display = ["tenant", "term", "entity_type", "created_at"]
+    list_filter = ["entity_type"]
+    search_fields = ["tenant__slug"]
+    audit_fields = ("entity_type",)

@@ -66,6 +66,14 @@ class PiiAction(models.TextChoices):
     BLOCK = "block", "Block: refuse the whole document (it fails with code pii_blocked)"
 
 
+class UncertainAction(models.TextChoices):
+    """What happens to a value only the second, stricter pass found (see cleanroom.redaction.pii_second_pass)."""
+
+    REDACT = "redact", "Redact it like any other value of this type (the default)"
+    HOLD = "hold", "Hold the document for a reviewer, who confirms or rejects each such value"
+    ALLOW = "allow", "Allow it: keep the text as it is"
+
+
 def validate_threshold(value: float) -> None:
     if not 0.0 <= value <= 1.0:
         raise ValidationError("A confidence threshold is between 0 and 1.")
@@ -78,12 +86,21 @@ class EntityRule(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="entity_rules")
     entity_type = models.CharField(max_length=40, choices=entity_choices)
     action = models.CharField(max_length=16, choices=PiiAction.choices, default=PiiAction.REDACT)
+    uncertain = models.CharField(
+        "uncertain matches",
+        max_length=16,
+        choices=UncertainAction.choices,
+        default=UncertainAction.REDACT,
+        help_text="Every document also gets a stricter pass (the leak scan's threshold) before it is stored: what "
+        "to do with what only that pass finds.",
+    )
     threshold = models.FloatField(
         null=True,
         blank=True,
         validators=[validate_threshold],
         help_text="Minimum detector confidence (0-1) for a match to count. Empty: the default (0.4). Lower "
-        "catches more and over-redacts more; validated identifiers (Aadhaar checksum, e-mail) score 1.0.",
+        "catches more and over-redacts more; validated identifiers (Aadhaar checksum, e-mail) score 1.0. What scores "
+        "below it but at least the second pass's threshold (0.3) is treated as 'uncertain matches' says.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -116,6 +133,28 @@ class AllowTerm(models.Model):
         self.term = " ".join(self.term.split())
         if len(self.term) < 2:
             raise ValidationError({"term": "An allowed term has at least 2 characters."})
+
+
+class DenyTerm(models.Model):
+    """A value always treated as personal data of `entity_type` for this tenant, wherever it occurs (a reviewer
+    confirmed it as a missed name, or an administrator added it)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="deny_terms")
+    term = models.CharField(max_length=200, help_text="Matched as whole words, ignoring case and extra spaces.")
+    entity_type = models.CharField(max_length=40, choices=entity_choices, default="PERSON")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "term", "entity_type"], name="denyterm_unique")]
+        ordering = ["tenant__slug", "term"]
+
+    def __str__(self) -> str:
+        return f"{self.entity_type} term #{self.pk}"  # never the value: it names a person
+
+    def clean(self) -> None:
+        self.term = " ".join(self.term.split())
+        if len(self.term) < 2:
+            raise ValidationError({"term": "A denied term has at least 2 characters."})
 
 
 def validate_label(value: str) -> None:

@@ -11,7 +11,7 @@ from cleanroom.pii.policy import (
     Recognizer,
     normalise_term,
 )
-from cleanroom.policies.models import AllowTerm, CustomRecognizer, EntityRule, ResidencyRule
+from cleanroom.policies.models import AllowTerm, CustomRecognizer, DenyTerm, EntityRule, ResidencyRule
 from cleanroom.tenants.models import Tenant
 
 
@@ -48,7 +48,7 @@ def pii_policy(*, tenant: Tenant) -> PiiPolicy:
     treatments = {name: EntityTreatment(REDACT, DEFAULT_THRESHOLD) for name in base.redact_entities}
     for rule in EntityRule.objects.filter(tenant=tenant):
         threshold = rule.threshold if rule.threshold is not None else DEFAULT_THRESHOLD
-        treatments[rule.entity_type] = EntityTreatment(rule.action, threshold)
+        treatments[rule.entity_type] = EntityTreatment(rule.action, threshold, rule.uncertain)
     return PiiPolicy(
         tenant_id=tenant.pk,
         rule_id=base.rule_id,
@@ -59,5 +59,11 @@ def pii_policy(*, tenant: Tenant) -> PiiPolicy:
         recognizers=tuple(
             Recognizer(r.label, r.pattern, r.action, r.ignore_case)
             for r in CustomRecognizer.objects.filter(tenant=tenant).order_by("label")
+        ),
+        deny_terms=tuple(
+            (normalise_term(term), entity_type)
+            for term, entity_type in DenyTerm.objects.filter(tenant=tenant)
+            .order_by("term", "entity_type")
+            .values_list("term", "entity_type")
         ),
     )

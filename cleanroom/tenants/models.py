@@ -31,10 +31,11 @@ class Tenant(models.Model):
 class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer (search and ask)"
     EDITOR = "editor", "Editor (also upload and delete documents)"
-    ADMIN = "admin", "Admin (also manage the tenant's tokens)"
+    REVIEWER = "reviewer", "Reviewer (also decide on documents held for review)"
+    ADMIN = "admin", "Admin (also manage the tenant's members and tokens)"
 
 
-ROLE_RANK = {Role.VIEWER: 0, Role.EDITOR: 1, Role.ADMIN: 2}
+ROLE_RANK = {Role.VIEWER: 0, Role.EDITOR: 1, Role.REVIEWER: 2, Role.ADMIN: 3}
 
 
 class Membership(models.Model):

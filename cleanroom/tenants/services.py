@@ -140,6 +140,7 @@ TENANT_ADMIN_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "residencyrule": ("view", "add", "change", "delete"),
         "entityrule": ("view", "add", "change", "delete"),
         "allowterm": ("view", "add", "change", "delete"),
+        "denyterm": ("view", "add", "change", "delete"),
         "customrecognizer": ("view", "add", "change", "delete"),
     },
     "audit": {"auditevent": ("view",)},

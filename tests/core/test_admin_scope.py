@@ -22,7 +22,7 @@ from cleanroom.audit.models import AuditEvent
 from cleanroom.audit.services import audit_record
 from cleanroom.errors import ServiceError
 from cleanroom.pii.entities import DEFAULT_REDACT_ENTITIES
-from cleanroom.policies.models import AllowTerm, CustomRecognizer, EntityRule, PiiAction, ResidencyRule
+from cleanroom.policies.models import AllowTerm, CustomRecognizer, DenyTerm, EntityRule, PiiAction, ResidencyRule
 from cleanroom.tenants.management.commands.bootstrap_tenant import Command
 from cleanroom.tenants.models import ApiToken, Membership, Role, Tenant
 from cleanroom.tenants.services import TENANT_ADMIN_GROUP, tenant_bootstrap
@@ -44,6 +44,7 @@ MODELS: list[tuple[type[models.Model], str]] = [
     (ResidencyRule, "tenant"),
     (EntityRule, "tenant"),
     (AllowTerm, "tenant"),
+    (DenyTerm, "tenant"),
     (CustomRecognizer, "tenant"),
     (AuditEvent, "tenant"),
     (VaultEntry, "tenant"),
@@ -62,6 +63,7 @@ def _tenant_rows(tenant: Tenant, marker: str) -> None:
     ResidencyRule.objects.create(tenant=tenant, redact_entities=list(DEFAULT_REDACT_ENTITIES))
     EntityRule.objects.create(tenant=tenant, entity_type="PERSON", action=PiiAction.PSEUDONYMIZE)
     AllowTerm.objects.create(tenant=tenant, term=f"{marker} allowed term")
+    DenyTerm.objects.create(tenant=tenant, term=f"{marker} denied term")
     CustomRecognizer.objects.create(tenant=tenant, label=f"{marker.upper()}_ID", pattern=r"\b" + marker + r"-\d{6}\b")
     ErasureReceipt.objects.create(
         tenant=tenant, identifier_fingerprint="0" * 16, mode="redact", requested_by=marker, verified=True, receipt={}

@@ -185,7 +185,8 @@ class TestPolicyInThePipeline:
 
     def test_threshold_and_allow_list_keep_values_the_tenant_chose_to_keep(self, alice):
         AllowTerm.objects.create(tenant=alice.tenant, term="kavya  IYER")  # the founder, named in the company name
-        EntityRule.objects.create(tenant=alice.tenant, entity_type="EMAIL_ADDRESS", threshold=1.0)
+        # A threshold keeps values below it only where the second pass is told to allow what it alone finds.
+        EntityRule.objects.create(tenant=alice.tenant, entity_type="EMAIL_ADDRESS", threshold=1.0, uncertain="allow")
         document = ingest(
             alice, "a.txt", b"Kavya Iyer hired Arjun Mehta last year. Write to press@acme.example for comments."
         )
@@ -278,13 +279,26 @@ class TestPolicyAdmin:
     def test_policy_changes_in_admin_are_audited(self, admin_client, alice):
         response = admin_client.post(
             "/admin/policies/entityrule/add/",
-            {"tenant": alice.tenant.pk, "entity_type": "PERSON", "action": "pseudonymize", "threshold": "0.6"},
+            {
+                "tenant": alice.tenant.pk,
+                "entity_type": "PERSON",
+                "action": "pseudonymize",
+                "threshold": "0.6",
+                "uncertain": "hold",
+            },
         )
         assert response.status_code == 302
         event = AuditEvent.objects.get(action="policy.entityrule.created")
         assert event.details["action"] == "pseudonymize" and event.details["threshold"] == 0.6
+        assert event.details["uncertain"] == "hold"
         bad = admin_client.post(
             "/admin/policies/entityrule/add/",
-            {"tenant": alice.tenant.pk, "entity_type": "EMAIL_ADDRESS", "action": "mask", "threshold": "1.5"},
+            {
+                "tenant": alice.tenant.pk,
+                "entity_type": "EMAIL_ADDRESS",
+                "action": "mask",
+                "threshold": "1.5",
+                "uncertain": "redact",
+            },
         )
         assert "between 0 and 1" in bad.content.decode()

@@ -4,7 +4,7 @@
   if (!table) return;
   const url = table.dataset.statusUrl;
   const pending = () => [...table.querySelectorAll('tr[data-id]')]
-    .filter(r => r.dataset.status !== 'indexed' && r.dataset.status !== 'failed');
+    .filter(r => !['indexed', 'failed', 'held'].includes(r.dataset.status));
   async function poll() {
     const rows = pending();
     if (!rows.length) return;
