@@ -115,7 +115,7 @@ def _targets(*, tenant: Tenant, identifier: str, mode: str) -> _Targets:
         hashes=hashes,
         fingerprint=hashlib.sha256("|".join(sorted(hashes)).encode()).hexdigest()[:16],
         pattern=pattern,
-        python_pattern=re.compile(pattern, re.IGNORECASE),
+        python_pattern=compiled,
         tokens=tokens,
         document_ids=document_ids,
         finding_ids=[f.pk for f in findings],

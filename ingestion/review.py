@@ -68,6 +68,10 @@ def review_document_texts(*, document: Document) -> list[ReviewText]:
     return out
 
 
+def _pending_count(document: Document) -> int:
+    return ReviewItem.objects.filter(document=document, decision=Decision.PENDING).count()
+
+
 def _held(document: Document) -> None:
     if document.status != Document.Status.HELD:
         raise ServiceError("not_held", "This document is not held for review.", status_code=409)
@@ -116,7 +120,7 @@ def review_decide(
                 denied += DenyTerm.objects.get_or_create(
                     tenant=document.tenant, term=value[:200], entity_type=item.entity_type
                 )[1]
-    pending = ReviewItem.objects.filter(document=document, decision=Decision.PENDING).count()
+    pending = _pending_count(document)
     audit_record(
         tenant=document.tenant,
         actor=actor,
@@ -136,7 +140,7 @@ def review_release(*, document: Document, actor: User | AnonymousUser | None) ->
     """Send a held document, every value decided, through the pipeline again: confirmed values are redacted,
     rejected ones kept, and the document becomes searchable."""
     _held(document)
-    pending = ReviewItem.objects.filter(document=document, decision=Decision.PENDING).count()
+    pending = _pending_count(document)
     if pending:
         raise ServiceError(
             "review_incomplete",
