@@ -97,6 +97,8 @@ class Chunk(models.Model):
     ordinal = models.PositiveIntegerField()
     section = models.CharField(max_length=300, blank=True, help_text="Page or heading the text came from.")
     text = models.TextField(help_text="Redacted text: personal data was replaced before it was stored.")
+    # ISO 639-1 code detected from the redacted text (ingestion/language.py), "und" when unsure.
+    language = models.CharField(max_length=8, blank=True, default="")
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -13,6 +13,7 @@ import json
 import logging
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,7 @@ from ingestion.chunking import ChunkText, chunk_sections
 from ingestion.embeddings import embed, embedding_model_version
 from ingestion.extraction import Extracted, ExtractionError, extract
 from ingestion.findings import redaction_findings_save
+from ingestion.language import text_language
 from ingestion.models import Chunk, Document, ReviewItem
 from ingestion.quarantine import discard_raw, park_review_texts, quarantine_paths
 from ingestion.steps import claims_heartbeat, document_fail, is_transient, steps_append, store_alias
@@ -485,6 +487,7 @@ def _store(works: list[_Work], vectors: np.ndarray, token: uuid.UUID, policy: An
     for work in works:
         offsets.append(position)
         position += len(work.pieces)
+    languages = {work.document.pk: [text_language(piece.text) for piece in work.pieces] for work in works}
     stored: list[uuid.UUID] = []
     with transaction.atomic(using=store_alias()):
         # Locking the rows makes a concurrent delete or sweep wait for this commit instead of racing it.
@@ -506,6 +509,7 @@ def _store(works: list[_Work], vectors: np.ndarray, token: uuid.UUID, policy: An
                     ordinal=i,
                     section=piece.section[:300],
                     text=piece.text,
+                    language=languages[work.document.pk][i],
                     embedding=vectors[offset + i],
                 )
                 for work, offset in kept
@@ -521,6 +525,7 @@ def _store(works: list[_Work], vectors: np.ndarray, token: uuid.UUID, policy: An
                 **common,
                 **work.extraction_manifest,
                 "counts": work.counts,
+                "languages": dict(Counter(languages[work.document.pk]).most_common()),
                 "second_pass": work.second,
                 "text_sha256_before": work.raw_sha256,
                 "text_sha256_after": hashlib.sha256("\n\n".join(work.texts).encode()).hexdigest(),

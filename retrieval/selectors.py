@@ -158,7 +158,7 @@ def _lexical_ranking(
     cursor.execute(
         """
         SELECT q.lexeme, cardinality(q.positions), t.df
-        FROM unnest(to_tsvector('english'::regconfig, %s)) AS q
+        FROM unnest(retrieval_query_tsvector(%s)) AS q
         JOIN retrieval_tenantterm t ON t.tenant_id = %s AND t.term = q.lexeme
         ORDER BY t.df, q.lexeme
         """,
