@@ -231,9 +231,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "web:documents"
 LOGOUT_REDIRECT_URL = "login"
 
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True  # Secure, SameSite: see the headers block (issue 15) below
 
 # --- API ------------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -466,3 +464,74 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 MIDDLEWARE.insert(0, "cleanroom.middleware.DependencyUnavailableMiddleware")
 # `manage.py serve` stopping (Ctrl-C, SIGTERM): how long the batch in progress may run on before it is released.
 STOP_GRACE_SECONDS = env_float("CLEANROOM_STOP_GRACE_SECONDS", 20.0)
+
+
+# --- Security in depth (issue 15) -------------------------------------------------------------------------------
+# Row-level security (cleanroom/rls.py): the service connects as a role that is neither owner nor superuser.
+# [rls settings go here]
+
+# Tokens, scopes, API rate limits and login lockout.
+# [token and throttle settings go here]
+
+# Headers: Content-Security-Policy, HSTS, secure cookies.
+# [header settings go here]
+# Served over TLS (directly or behind a proxy that terminates it): HSTS, a redirect to https and Secure cookies.
+# Off by default, so that `make run` on plain http keeps working; docker-compose's production environment sets it.
+SECURE_TLS = env_bool("DJANGO_SECURE_TLS", False)
+# Behind a proxy, the header it sets to "https" (e.g. X-Forwarded-Proto). Only set it when the proxy always sets or
+# strips that header: a client could otherwise claim https itself.
+_proxy_ssl_header = env_str("DJANGO_SECURE_PROXY_SSL_HEADER").strip()
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 365 * 24 * 3600 if SECURE_TLS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading is a separate, hard-to-undo decision for a whole domain (hstspreload.org): opt in only, and say so to
+# `check --deploy` instead of warning about it (security.W021).
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "security.W021"]
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", SECURE_TLS)
+# Probes (load balancer, orchestrator) call these over plain http inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# DJANGO_SECURE_COOKIES alone is what earlier versions read; TLS implies it.
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", SECURE_TLS)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# The pages read the CSRF token from the form, never from the cookie.
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Scripts and styles only from our static files (templates carry no inline script, style attribute or on* handler;
+# tests/security/test_headers.py checks every page). connect-src: the Ask page streams its answer with fetch.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        **({"upgrade-insecure-requests": True} if SECURE_TLS else {}),
+    }
+}
+MIDDLEWARE.append("csp.middleware.CSPMiddleware")
+
+# Request bodies: size limits, NUL bytes, nesting depth.
+# [request body settings go here]
+# JSON bodies: a nesting limit before parsing, no NUL in any string (cleanroom/bodies.py); 400 invalid_input.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "cleanroom.bodies.SafeJSONParser",
+    "cleanroom.bodies.SafeFormParser",
+    "cleanroom.bodies.SafeMultiPartParser",
+]
+# Sizes (413 payload_too_large) and NUL in query strings and web forms, before CSRF or any view reads the body.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "cleanroom.bodies.RequestBodyMiddleware"
+)

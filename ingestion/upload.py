@@ -20,6 +20,8 @@ from cleanroom.policies.selectors import tenant_policy
 from cleanroom.residency import check_storage_allowed
 from cleanroom.tenants.models import Tenant
 from ingestion.extraction import ExtractionError, sniff_media_type
+from ingestion.extraction.base import CSV, EML, HTML, MARKDOWN, TEXT
+from ingestion.extraction.text import decode
 from ingestion.models import Document
 from ingestion.quarantine import discard_raw, park_raw
 from ingestion.steps import document_enqueue, steps_append, store_alias
@@ -78,6 +80,16 @@ def document_upload(
     except ExtractionError as exc:
         status = 415 if exc.code == "unsupported_media_type" else 400
         raise ServiceError(exc.code, exc.message, status_code=status) from exc
+    if media_type in (TEXT, MARKDOWN, CSV, HTML, EML):
+        # The type was sniffed from the first 64 KB: the whole text must decode and hold no NUL (PostgreSQL stores
+        # none), or it is refused now rather than failing in the worker later.
+        text = decode(data)
+        if text is None or "\x00" in text:
+            raise ServiceError(
+                "invalid_text",
+                "The file is not valid text: it holds NUL characters or bytes that no common encoding reads.",
+                status_code=400,
+            )
     digest = hashlib.sha256(data).hexdigest()
 
     alias = store_alias()
