@@ -2,7 +2,7 @@
 
 The audited operations below are the ones the web page (cleanroom/access/views.py) uses too: the tenants package
 cannot write the audit trail itself (cleanroom.audit imports it), so the change and its audit entry are committed
-together here. The audit gets ids, usernames, roles and a key's prefix, never a key."""
+together here. The audit gets user ids, roles and a key's prefix, never a username (personal data) or a key."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def member_add(*, tenant: Tenant, actor: User | None, username: str, role: str) 
             actor=actor,
             action="membership.added",
             target=membership,
-            details={"user_id": membership.user_id, "username": membership.user.get_username(), "role": role},
+            details={"user_id": membership.user_id, "role": role},
         )
     return membership
 
@@ -57,7 +57,6 @@ def member_role_set(*, tenant: Tenant, actor: User | None, membership: Membershi
                 target=membership,
                 details={
                     "user_id": membership.user_id,
-                    "username": membership.user.get_username(),
                     "from": previous,
                     "to": membership.role,
                 },
@@ -75,7 +74,6 @@ def member_remove(*, tenant: Tenant, actor: User | None, membership: Membership)
             target=membership,
             details={
                 "user_id": membership.user_id,
-                "username": membership.user.get_username(),
                 "role": membership.role,
             },
         )
@@ -95,7 +93,7 @@ def token_create(
             details={
                 "name": token.name,
                 "key_prefix": token.key_prefix,
-                "owner": membership.user.get_username(),
+                "owner_id": membership.user_id,
                 "expires_at": token.expires_at.isoformat() if token.expires_at else None,
             },
         )
@@ -113,7 +111,7 @@ def token_revoke(*, tenant: Tenant, actor: User | None, token: ApiToken) -> None
                 details={
                     "name": token.name,
                     "key_prefix": token.key_prefix,
-                    "owner": token.membership.user.get_username(),
+                    "owner_id": token.membership.user_id,
                 },
             )
 

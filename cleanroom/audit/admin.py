@@ -9,9 +9,11 @@ class AuditEventAdmin(TenantScopedAdmin, admin.ModelAdmin):
     """Read-only: the trail is append-only, and `manage.py audit verify` detects any change. A tenant administrator
     sees their tenants' events (by the `tenant` foreign key); events of no tenant are the operator's."""
 
-    list_display = ["created_at", "tenant_slug", "actor_label", "action", "target_type", "target_id"]
+    # The entry stores the actor as "user:<id>"; `actor` shows who that is while the user exists.
+    list_display = ["created_at", "tenant_slug", "actor", "actor_label", "action", "target_type", "target_id"]
     list_filter = ["action", "tenant_slug"]
-    search_fields = ["action", "target_id", "actor_label"]
+    list_select_related = ["actor"]
+    search_fields = ["action", "target_id", "actor_label", "actor__username"]
 
     def has_add_permission(self, request) -> bool:  # noqa: ANN001
         return False

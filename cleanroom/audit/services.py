@@ -54,7 +54,9 @@ def audit_record(
             tenant=tenant,
             tenant_slug=tenant.slug if tenant is not None else "",
             actor=user,
-            actor_label=user.get_username() if user is not None else "system",
+            # An id, not the username (personal data, and it would outlive the user's erasure in the hash chain);
+            # the admin shows the user it points at for as long as the user exists.
+            actor_label=f"user:{user.pk}" if user is not None else "system",
             action=action,
             target_type=target._meta.label_lower if target is not None else "",
             target_id=str(target.pk) if target is not None else "",

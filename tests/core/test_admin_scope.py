@@ -222,7 +222,8 @@ class TestReveal:
         assert shown.status_code == 200 and b"Kavya Iyer" in shown.content
         assert "no-store" in shown["Cache-Control"]
         event = AuditEvent.objects.get(action="vault.revealed")
-        assert event.tenant == world.a.tenant and event.actor_label == "ann"
+        assert event.tenant == world.a.tenant and event.actor.username == "ann"
+        assert event.actor_label == f"user:{event.actor_id}"
         assert event.details == {"entity_type": "PERSON", "reason": "DSAR ticket 42"}
 
     def test_the_service_needs_a_reason_and_caps_it(self, world):
