@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from rest_framework import exceptions, status
+from drf_spectacular.utils import inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -18,6 +19,20 @@ NOT_FOUND = {"error": {"code": "not_found", "message": "No such object."}}
 class Pagination(LimitOffsetPagination):
     default_limit = 50
     max_limit = 200
+
+
+def paginated(serializer_class: type[serializers.Serializer], name: str) -> serializers.Serializer:
+    """The schema of a Pagination page of `serializer_class` (APIViews paginate by hand, so drf-spectacular would
+    otherwise document the page as a bare array)."""
+    return inline_serializer(
+        name=name,
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": serializer_class(many=True),
+        },
+    )
 
 
 def error_response(code: str, message: str, status_code: int, fields: dict[str, Any] | None = None) -> Response:

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from cleanroom.access.permissions import IsTenantEditor, IsTenantMember, IsTenantReviewer
 from cleanroom.access.resolution import request_actor, request_tenant
-from cleanroom.api import Pagination
+from cleanroom.api import Pagination, paginated
 from cleanroom.errors import ServiceError
 from ingestion.deletion import document_delete
 from ingestion.models import Document, ReviewItem
@@ -74,7 +74,9 @@ class DocumentListApi(APIView):
     def get_permissions(self) -> list:
         return [IsTenantEditor()] if self.request.method == "POST" else [IsTenantMember()]
 
-    @extend_schema(responses=DocumentOutputSerializer(many=True))
+    @extend_schema(
+        operation_id="api_v1_documents_list", responses=paginated(DocumentOutputSerializer, "PaginatedDocuments")
+    )
     def get(self, request: Request) -> Response:
         paginator = Pagination()
         status_filter = request.query_params.get("status")
@@ -185,7 +187,9 @@ class ReviewListApi(APIView):
 
     permission_classes = [IsTenantReviewer]
 
-    @extend_schema(responses=ReviewDocumentSerializer(many=True))
+    @extend_schema(
+        operation_id="api_v1_review_list", responses=paginated(ReviewDocumentSerializer, "PaginatedReviewDocuments")
+    )
     def get(self, request: Request) -> Response:
         paginator = Pagination()
         page = paginator.paginate_queryset(review_queue(tenant=request_tenant(request)), request)

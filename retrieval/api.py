@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cleanroom.access.resolution import request_actor, request_tenant
-from cleanroom.api import Pagination
+from cleanroom.api import Pagination, paginated
 from cleanroom.errors import ServiceError
 from retrieval.conversations import (
     PreparedTurn,
@@ -254,7 +254,10 @@ def _own_conversation(request: Request, conversation_id: str) -> Conversation:
 
 
 class ConversationListApi(APIView):
-    @extend_schema(responses=ConversationOutputSerializer(many=True))
+    @extend_schema(
+        operation_id="api_v1_conversations_list",
+        responses=paginated(ConversationOutputSerializer, "PaginatedConversations"),
+    )
     def get(self, request: Request) -> Response:
         user = request_actor(request)
         assert user is not None  # IsTenantMember

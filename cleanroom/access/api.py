@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from cleanroom.access.permissions import IsTenantAdmin
 from cleanroom.access.resolution import pinned_membership, request_actor, request_tenant
-from cleanroom.api import Pagination, error_response
+from cleanroom.api import Pagination, error_response, paginated
 from cleanroom.audit.services import audit_record
 from cleanroom.errors import ServiceError
 from cleanroom.tenants.models import ApiToken, Membership, Role, Tenant
@@ -201,7 +201,9 @@ def _token(request: Request, token_id: str) -> ApiToken:
 class TenantMemberListApi(APIView):
     permission_classes = [IsTenantAdmin]
 
-    @extend_schema(responses=MemberOutputSerializer(many=True))
+    @extend_schema(
+        operation_id="api_v1_tenant_members_list", responses=paginated(MemberOutputSerializer, "PaginatedMembers")
+    )
     def get(self, request: Request) -> Response:
         paginator = Pagination()
         page = paginator.paginate_queryset(tenant_member_list(tenant=request_tenant(request)), request)
@@ -265,7 +267,9 @@ class TenantMemberDetailApi(APIView):
 class TenantTokenListApi(APIView):
     permission_classes = [IsTenantAdmin]
 
-    @extend_schema(responses=TokenOutputSerializer(many=True))
+    @extend_schema(
+        operation_id="api_v1_tenant_tokens_list", responses=paginated(TokenOutputSerializer, "PaginatedTokens")
+    )
     def get(self, request: Request) -> Response:
         paginator = Pagination()
         page = paginator.paginate_queryset(tenant_token_list(tenant=request_tenant(request)), request)
