@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from rest_framework import exceptions
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -39,6 +39,11 @@ def _too_deep(raw: bytes, limit: int) -> bool:
         elif byte in (0x5D, 0x7D):
             depth -= 1
     return False
+
+
+def fields_have_nul(fields: QueryDict) -> bool:
+    """Any value of any form field (every value of a repeated one) holds a NUL."""
+    return any("\x00" in value for _, values in fields.lists() for value in values)
 
 
 def _has_nul(value: Any) -> bool:
@@ -122,7 +127,7 @@ class RequestBodyMiddleware:
                 fields = request.POST
             except RequestDataTooBig:
                 return body_error(request, 413, "payload_too_large", _too_large_message())
-            if any("\x00" in value for values in fields.lists() for value in values[1]):
+            if fields_have_nul(fields):
                 return body_error(request, 400, "invalid_input", "Form fields must not contain NUL characters.")
         return self.get_response(request)
 
@@ -140,7 +145,7 @@ class SafeFormParser(FormParser):
         self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
     ) -> Any:
         data = super().parse(stream, media_type, parser_context)
-        if any("\x00" in value for _, values in data.lists() for value in values):
+        if fields_have_nul(data):
             raise ValidationError("Text must not contain NUL characters.")
         return data
 
@@ -152,6 +157,6 @@ class SafeMultiPartParser(MultiPartParser):
         self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
     ) -> Any:
         parsed = super().parse(stream, media_type, parser_context)
-        if any("\x00" in value for _, values in parsed.data.lists() for value in values):
+        if fields_have_nul(parsed.data):
             raise ValidationError("Text must not contain NUL characters.")
         return parsed
