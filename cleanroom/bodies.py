@@ -115,8 +115,7 @@ class RequestBodyMiddleware:
             return body_error(request, 400, "invalid_input", "The Content-Length header is not a number.")
         multipart = request.content_type == "multipart/form-data"
         # A multipart body carries the file plus its form fields and boundaries.
-        limit = settings.MAX_UPLOAD_BYTES + settings.DATA_UPLOAD_MAX_MEMORY_SIZE if multipart else None
-        limit = limit or settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE + (settings.MAX_UPLOAD_BYTES if multipart else 0)
         if length > limit:
             return body_error(request, 413, "payload_too_large", _too_large_message())
         if "\x00" in unquote(request.META.get("QUERY_STRING", "")):
