@@ -7,7 +7,8 @@ Each client loops for `--seconds` over a weighted mix (search 50 %, query 20 %, 
 each upload is a small new text file). Prints, per concurrency level and endpoint: requests, errors by status,
 p50/p95 latency (for streamed queries: time to the first token event and to the end) and throughput. With
 `--contention N`, it also measures search latency alone and while N streamed answers run at once (the issue's
-target: at most 3x). Traffic goes to 127.0.0.1 only, and is bounded in time and in clients (at most 50).
+target: at most 3x). Traffic goes to 127.0.0.1 only, and is bounded in time and in clients (at most 50). Start the
+instance with CLEANROOM_API_RATE=off CLEANROOM_ANSWER_RATE=off, or its rate limits answer 429s.
 """
 
 from __future__ import annotations

@@ -1,6 +1,20 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.core.management import call_command
+from django.db.models.signals import post_migrate
+
+
+def _cache_table(using: str, **kwargs: Any) -> None:
+    # Without Redis the shared cache is a database table (settings.CACHES); every `migrate` makes sure it exists.
+    call_command("createcachetable", database=using, verbosity=0)
 
 
 class CleanroomConfig(AppConfig):
     name = "cleanroom"
     verbose_name = "Clean room"
+
+    def ready(self) -> None:
+        from cleanroom.access import lockout  # noqa: F401 - connects the lockout audit to axes's signal
+
+        post_migrate.connect(_cache_table, sender=self)

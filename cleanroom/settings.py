@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -471,7 +472,59 @@ STOP_GRACE_SECONDS = env_float("CLEANROOM_STOP_GRACE_SECONDS", 20.0)
 # [rls settings go here]
 
 # Tokens, scopes, API rate limits and login lockout.
-# [token and throttle settings go here]
+# The shared cache that counts requests and failed logins across every web process: Redis when there is one (the
+# broker's, or CLEANROOM_CACHE_URL), failing open if it is down (cleanroom/cache.py); else a table in the database
+# (`serve` and the test databases create it), which every process of the service shares.
+CACHE_URL = env_str("CLEANROOM_CACHE_URL") or (CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "cleanroom.cache.FailOpenRedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "cleanroom",
+            "OPTIONS": {"socket_connect_timeout": 1.0, "socket_timeout": 1.0},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "cleanroom_cache",
+            "OPTIONS": {"MAX_ENTRIES": 20000},
+        }
+    }
+# Per API token (or signed-in user): requests a minute, then 429 with Retry-After (cleanroom/access/throttling.py
+# reads these per request). Answers cost seconds of model time each, so they have a budget of their own.
+API_RATE = env_str("CLEANROOM_API_RATE", "600/minute")
+ANSWER_RATE = env_str("CLEANROOM_ANSWER_RATE", "60/minute")
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "cleanroom.access.throttling.TokenRateThrottle",
+    "cleanroom.access.throttling.AnswerRateThrottle",
+]
+# Login lockout (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that
+# pair is refused (429 with Retry-After) for LOGIN_COOLOFF_MINUTES. Counted in the shared cache, keyed by hashes:
+# no username or address is stored, logged or audited (cleanroom/access/lockout.py).
+INSTALLED_APPS.append("axes")
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env_int("CLEANROOM_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_COOLOFF_MINUTES = env_int("CLEANROOM_LOGIN_COOLOFF_MINUTES", 15, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# A wrong password during the lockout does not extend it (and is not counted): the lockout is signalled instead.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_CALLABLE = "cleanroom.access.lockout.hashed_username"
+AXES_CLIENT_STR_CALLABLE = "cleanroom.access.lockout.client_str"
+AXES_LOCKOUT_CALLABLE = "cleanroom.access.lockout.lockout_response"
+AXES_VERBOSE = False
+AXES_ENABLE_ADMIN = False  # the cache handler keeps no rows to show
+AXES_SENSITIVE_PARAMETERS = ["username", "password"]
+# The address is the connection's: X-Forwarded-For is whatever the client writes, so trusting it would let one
+# client rotate addresses past the lockout. Behind a proxy every client shares its address: the lockout is then
+# per username.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 
 # Headers: Content-Security-Policy, HSTS, secure cookies.
 # [header settings go here]

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from cleanroom.access.resolution import request_actor, request_tenant
 from cleanroom.api import Pagination, paginated
 from cleanroom.errors import ServiceError
+from cleanroom.tenants.models import Scope
 from retrieval.conversations import (
     PreparedTurn,
     TurnResult,
@@ -92,6 +93,9 @@ def _query_events(stream: Iterator[Token | Answer]) -> Iterator[str]:
 
 
 class QueryApi(APIView):
+    token_scopes = {"POST": Scope.QUERY}
+    answer_methods = ("POST",)  # a model answer each: the answer rate limit applies
+
     @extend_schema(
         request=QueryInputSerializer,
         responses=QueryOutputSerializer,
@@ -135,6 +139,8 @@ class SearchOutputSerializer(serializers.Serializer):
 
 class SearchApi(APIView):
     """Ranked passages for a query, without generating an answer."""
+
+    token_scopes = {"POST": Scope.READ}
 
     @extend_schema(request=SearchInputSerializer, responses=SearchOutputSerializer)
     def post(self, request: Request) -> Response:
@@ -254,6 +260,8 @@ def _own_conversation(request: Request, conversation_id: str) -> Conversation:
 
 
 class ConversationListApi(APIView):
+    token_scopes = {"POST": Scope.QUERY}
+
     @extend_schema(
         operation_id="api_v1_conversations_list",
         responses=paginated(ConversationOutputSerializer, "PaginatedConversations"),
@@ -278,6 +286,8 @@ class ConversationListApi(APIView):
 
 
 class ConversationDetailApi(APIView):
+    token_scopes = {"DELETE": Scope.QUERY}
+
     @extend_schema(responses=ConversationDetailSerializer)
     def get(self, request: Request, conversation_id: str) -> Response:
         conversation = _own_conversation(request, conversation_id)
@@ -313,6 +323,9 @@ def _turn_events(turn: PreparedTurn, stream: Iterator[Token | TurnResult]) -> It
 
 
 class ConversationMessagesApi(APIView):
+    token_scopes = {"POST": Scope.QUERY}
+    answer_methods = ("POST",)  # a model answer each: the answer rate limit applies
+
     @extend_schema(
         request=ConversationMessageInputSerializer,
         responses={201: TurnOutputSerializer},
@@ -345,6 +358,8 @@ class ConversationMessagesApi(APIView):
 
 
 class AnswerFeedbackApi(APIView):
+    token_scopes = {"POST": Scope.QUERY}
+
     @extend_schema(
         request=FeedbackInputSerializer,
         responses=FeedbackOutputSerializer,

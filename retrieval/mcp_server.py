@@ -18,7 +18,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from cleanroom.errors import ServiceError
 from cleanroom.routing import tenant_scope
-from cleanroom.tenants.models import Membership, Role
+from cleanroom.tenants.models import Membership, Role, Scope
 from cleanroom.tenants.selectors import api_token_authenticate
 from ingestion.selectors import chunk_list, document_get, document_list
 from retrieval.search import passage_search
@@ -37,11 +37,14 @@ INSTRUCTIONS = (
 )
 
 
-def token_membership(key: str) -> Membership:
-    """The membership behind an API token, checked now (unknown, revoked, expired or deactivated: refused)."""
+def token_membership(key: str, scope: str) -> Membership:
+    """The membership behind an API token, checked now (unknown, revoked, expired or deactivated: refused), which
+    must hold `scope` as the REST API would ask for it."""
     token = api_token_authenticate(key=key)
     if token is None or not token.membership.has_role(Role.VIEWER):
         raise ToolError("The API token is invalid, expired or has been revoked.")
+    if scope not in token.scopes:
+        raise ToolError(f"This API token lacks the scope this tool needs ({scope}).")
     return token.membership
 
 
@@ -62,10 +65,10 @@ def build_server(*, key: str) -> MCPServer:
     """An MCP server whose tools act as the holder of the API token `key`."""
     server: MCPServer = MCPServer(name="cleanroom", instructions=INSTRUCTIONS)
 
-    def run(work: Any) -> Any:
+    def run(work: Any, scope: str = Scope.READ) -> Any:
         # The SDK runs a plain function in a worker thread: fresh connections there, the tenant's store entered.
         close_old_connections()
-        membership = token_membership(key)
+        membership = token_membership(key, scope)
         try:
             with tenant_scope(membership.tenant):
                 return work(membership)
@@ -106,7 +109,7 @@ def build_server(*, key: str) -> MCPServer:
                 "model": answer.model,
             }
 
-        return run(work)
+        return run(work, Scope.QUERY)
 
     @server.tool(description="The tenant's documents, newest first: id, title, status, chunk count.")
     def list_documents(status: str = "", limit: int = 50, offset: int = 0) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 
 from cleanroom.access.resolution import request_actor, request_tenant
 from cleanroom.errors import ServiceError
+from cleanroom.tenants.models import Scope
 from retrieval.api import event_stream_response
 from retrieval.conversations import Rewrite, transcript_rewrite
 from retrieval.llm import available_models
@@ -105,6 +106,8 @@ def _extra(answer: Answer, rewrite: Rewrite | None = None) -> dict[str, Any]:
 
 
 class ModelsApi(APIView):
+    token_scopes = {"GET": (Scope.READ, Scope.QUERY)}
+
     @extend_schema(exclude=True)
     def get(self, request: Request) -> Response:
         return Response(
@@ -119,6 +122,9 @@ class ModelsApi(APIView):
 
 
 class ChatCompletionsApi(APIView):
+    token_scopes = {"POST": Scope.QUERY}
+    answer_methods = ("POST",)  # a model answer each: the answer rate limit applies
+
     @extend_schema(exclude=True)
     def post(self, request: Request) -> Response | StreamingHttpResponse:
         serializer = ChatInputSerializer(data=request.data)

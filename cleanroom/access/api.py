@@ -19,7 +19,7 @@ from cleanroom.access.resolution import pinned_membership, request_actor, reques
 from cleanroom.api import Pagination, error_response, paginated
 from cleanroom.audit.services import audit_record
 from cleanroom.errors import ServiceError
-from cleanroom.tenants.models import ApiToken, Membership, Role, Tenant
+from cleanroom.tenants.models import ApiToken, Membership, Role, Scope, Tenant
 from cleanroom.tenants.selectors import tenant_member_get, tenant_member_list, tenant_token_get, tenant_token_list
 from cleanroom.tenants.services import (
     TOKEN_MAX_EXPIRY_DAYS,
@@ -81,10 +81,16 @@ def member_remove(*, tenant: Tenant, actor: User | None, membership: Membership)
 
 
 def token_create(
-    *, tenant: Tenant, actor: User | None, membership: Membership, name: str, expires_in_days: int | None
+    *,
+    tenant: Tenant,
+    actor: User | None,
+    membership: Membership,
+    name: str,
+    expires_in_days: int | None,
+    scopes: list[str] | None = None,
 ) -> tuple[ApiToken, str]:
     with transaction.atomic():
-        token, key = api_token_create(membership=membership, name=name, expires_in_days=expires_in_days)
+        token, key = api_token_create(membership=membership, name=name, expires_in_days=expires_in_days, scopes=scopes)
         audit_record(
             tenant=tenant,
             actor=actor,
@@ -95,6 +101,7 @@ def token_create(
                 "key_prefix": token.key_prefix,
                 "owner_id": membership.user_id,
                 "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+                "scopes": token.scopes,
             },
         )
     return token, key
@@ -150,6 +157,7 @@ class TokenOutputSerializer(serializers.ModelSerializer):
             "owner",
             "created_at",
             "expires_at",
+            "scopes",
             "last_used_at",
             "revoked_at",
             "revoked",
@@ -167,6 +175,12 @@ class TokenCreateSerializer(serializers.Serializer):
         min_value=1,
         max_value=TOKEN_MAX_EXPIRY_DAYS,
         help_text="The key stops working after this many days; omitted or null: never.",
+    )
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=Scope.choices),
+        required=False,
+        allow_empty=False,
+        help_text="What the key may do within your role; omitted: every scope.",
     )
 
 
@@ -289,6 +303,7 @@ class TenantTokenListApi(APIView):
             membership=pinned_membership(request),
             name=serializer.validated_data["name"],
             expires_in_days=serializer.validated_data.get("expires_in_days"),
+            scopes=serializer.validated_data.get("scopes"),
         )
         token.key = key  # type: ignore[attr-defined]  # for the serializer, this response only
         response = Response(TokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)

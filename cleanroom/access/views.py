@@ -14,7 +14,7 @@ from cleanroom.access.api import member_add, member_remove, member_role_set, tok
 from cleanroom.access.resolution import pinned_membership, request_actor, request_tenant
 from cleanroom.access.web import tenant_view
 from cleanroom.errors import ServiceError
-from cleanroom.tenants.models import ApiToken, Membership, Role
+from cleanroom.tenants.models import ApiToken, Membership, Role, Scope
 from cleanroom.tenants.selectors import tenant_member_get, tenant_member_list, tenant_token_get, tenant_token_list
 from cleanroom.tenants.services import TOKEN_MAX_EXPIRY_DAYS
 
@@ -25,6 +25,7 @@ def _render_page(request: HttpRequest, extra: dict[str, Any] | None = None) -> H
         "members": tenant_member_list(tenant=tenant),
         "tokens": tenant_token_list(tenant=tenant)[:200],
         "roles": Role.choices,
+        "scopes": Scope.choices,
         "me": pinned_membership(request),
         "max_expiry_days": TOKEN_MAX_EXPIRY_DAYS,
         **(extra or {}),
@@ -122,6 +123,7 @@ def token_create_view(request: HttpRequest) -> HttpResponse:
             membership=pinned_membership(request),
             name=name,
             expires_in_days=int(days_text) if days_text else None,
+            scopes=request.POST.getlist("scopes") or None,
         )
     except ServiceError as exc:
         messages.error(request, exc.message)

@@ -179,11 +179,29 @@ class MembershipAdmin(TenantScopedAdmin, admin.ModelAdmin):
 class ApiTokenAdmin(TenantScopedAdmin, admin.ModelAdmin):
     """Tokens are created by `bootstrap_tenant` or the API; admin can only inspect and revoke them."""
 
-    list_display = ["key_prefix", "name", "membership", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "key_prefix",
+        "name",
+        "membership",
+        "scopes",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     list_filter = ["membership__tenant"]
     readonly_fields = ["membership", "key_prefix", "key_hash", "created_at", "last_used_at"]
-    # An expiry can be brought forward or set here; revoking is setting revoked_at.
-    fields = ["membership", "name", "key_prefix", "created_at", "expires_at", "last_used_at", "revoked_at"]
+    # An expiry can be brought forward or set here, scopes narrowed; revoking is setting revoked_at.
+    fields = [
+        "membership",
+        "name",
+        "key_prefix",
+        "scopes",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     tenant_lookup = "membership__tenant"
 
     def has_add_permission(self, request) -> bool:  # noqa: ANN001

@@ -4,6 +4,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -55,6 +56,20 @@ class Membership(models.Model):
         return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(minimum)]
 
 
+class Scope(models.TextChoices):
+    """What an API token may do, on top of its owner's role (a token never does more than its owner may)."""
+
+    READ = "read", "Read (list and read documents and conversations, search)"
+    QUERY = "query", "Query (ask questions, converse, rate answers; the OpenAI endpoint)"
+    UPLOAD = "upload", "Upload (upload and delete documents)"
+    REVIEW = "review", "Review (decide on documents held for review)"
+    ADMIN = "admin", "Admin (manage the tenant's members and tokens)"
+
+
+def all_scopes() -> list[str]:
+    return list(Scope.values)
+
+
 def hash_token_key(key: str) -> str:
     # The key is 256 random bits, so a fast hash is enough: there is nothing to brute-force.
     return hashlib.sha256(key.encode()).hexdigest()
@@ -73,6 +88,11 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, help_text="The key stops working then; empty: never.")
     revoked_at = models.DateTimeField(null=True, blank=True)
+    scopes = ArrayField(
+        models.CharField(max_length=16, choices=Scope.choices),
+        default=all_scopes,
+        help_text="What the key may do, within its owner's role.",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cleanroom.errors import ServiceError
-from cleanroom.tenants.models import ApiToken, Membership, Role, Tenant, hash_token_key
+from cleanroom.tenants.models import ApiToken, Membership, Role, Scope, Tenant, all_scopes, hash_token_key
 
 # The longest expiry a token created by self-service may have, in days (ten years).
 TOKEN_MAX_EXPIRY_DAYS = 3650
@@ -38,10 +39,20 @@ def membership_set(*, user: User, tenant: Tenant, role: str) -> Membership:
 
 
 def api_token_create(
-    *, membership: Membership, name: str = "api", expires_in_days: int | None = None
+    *,
+    membership: Membership,
+    name: str = "api",
+    expires_in_days: int | None = None,
+    scopes: Sequence[str] | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with its plain key, which is never stored and cannot be shown again.
-    `expires_in_days`: the key stops working after that many days; None: it never expires."""
+    `expires_in_days`: the key stops working after that many days; None: it never expires. `scopes`: what it may
+    do within its owner's role; None: everything the role allows."""
+    scopes = all_scopes() if scopes is None else sorted(set(scopes), key=Scope.values.index)
+    if not scopes or not set(scopes) <= set(Scope.values):
+        raise ServiceError(
+            "invalid_input", f"scopes must be a non-empty list of {', '.join(Scope.values)}.", status_code=400
+        )
     if expires_in_days is not None and not 1 <= expires_in_days <= TOKEN_MAX_EXPIRY_DAYS:
         raise ServiceError(
             "invalid_input", f"expires_in_days must be between 1 and {TOKEN_MAX_EXPIRY_DAYS}.", status_code=400
@@ -53,6 +64,7 @@ def api_token_create(
         key_prefix=key[: len(ApiToken.PREFIX) + 4],
         key_hash=hash_token_key(key),
         expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days is not None else None,
+        scopes=scopes,
     )
     return token, key
 
