@@ -231,7 +231,13 @@ def setup_django(database: str) -> None:
     django.setup()
     from django.db import connection
 
+    from cleanroom import rls
+
+    rls.owner_mode_enter()  # the owner builds the database, the service's role uses it
+
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False, serialize=False)
+
+    rls.app_mode_enter()
 
 
 def ingest(qa: QASet) -> tuple[Any, str, dict[str, str]]:

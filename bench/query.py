@@ -125,7 +125,13 @@ def setup_django(fresh: bool) -> None:
     django.setup()
     from django.db import connection
 
+    from cleanroom import rls
+
+    rls.owner_mode_enter()  # the owner builds the database, the service's role uses it
+
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=not fresh)
+
+    rls.app_mode_enter()
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -220,6 +226,7 @@ def measure_retrieval(data: dict[str, Any], questions: int, top_k: int) -> dict[
     from django.conf import settings
     from rest_framework.test import APIClient
 
+    from cleanroom import rls
     from ingestion.embeddings import embed
     from retrieval.search import question_redact
     from retrieval.selectors import chunk_search
@@ -251,7 +258,8 @@ def measure_retrieval(data: dict[str, Any], questions: int, top_k: int) -> dict[
             vector = embed([redacted])[0]
             embed_ms.append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
-            found = chunk_search(tenant=info["tenant"], query=redacted, query_vector=vector, k=top_k)
+            with rls.tenant_scope(info["tenant"]):  # as in a request: the tenant's rows only
+                found = chunk_search(tenant=info["tenant"], query=redacted, query_vector=vector, k=top_k)
             search_ms.append((time.perf_counter() - t) * 1000)
             assert len(found) == min(top_k, info["size"])
         rows.append(
@@ -361,6 +369,26 @@ def main() -> None:
             f"{row['search_p50_ms']:>12}{row['search_p95_ms']:>12}{row['redact_p50_ms']:>12}{row['embed_p50_ms']:>11}"
         )
     print(f"all tenants: p50 {retrieval['p50']:.1f} ms, p95 {retrieval['p95']:.1f} ms")
+    # Row-level security's cost: the same retrieval as the owner (a superuser, whom no policy applies to).
+    from cleanroom import rls
+
+    rls.owner_mode_enter()
+    without = measure_retrieval(data, args.questions, args.top_k)
+    rls.app_mode_enter()
+    again = measure_retrieval(data, args.questions, args.top_k)  # with RLS again: the machine's drift
+    rls_cost = {
+        "api_p95_ms_with": round(retrieval["p95"], 1),
+        "api_p95_ms_without": round(without["p95"], 1),
+        "api_p95_ms_with_again": round(again["p95"], 1),
+        "search_p95_ms_with": round(percentile([r["search_p95_ms"] for r in again["rows"]], 50), 1),
+        "search_p95_ms_without": round(percentile([r["search_p95_ms"] for r in without["rows"]], 50), 1),
+    }
+    print(
+        f"row-level security: API p95 {rls_cost['api_p95_ms_with']} ms with"
+        f" (again {rls_cost['api_p95_ms_with_again']}),"
+        f" {rls_cost['api_p95_ms_without']} ms without; search p95 (median over tenants)"
+        f" {rls_cost['search_p95_ms_with']} ms with, {rls_cost['search_p95_ms_without']} ms without"
+    )
     answers: dict[str, Any] = {}
     if not args.skip_answers:
         for role, model in (("default", settings.LLM_MODEL), ("fast", settings.LLM_FAST_MODEL)):
@@ -378,6 +406,7 @@ def main() -> None:
                     "tokens_per_s": default.get("tokens_per_s"),
                     "fast_ttft_p50_s": fast.get("ttft_p50_s"),
                     "retrieval_path": retrieval["path"],
+                    "rls": rls_cost,
                     "chunks": sum(sizes),
                     "load_average": round(load_avg, 2),
                 }

@@ -15,6 +15,9 @@ class CleanroomConfig(AppConfig):
     verbose_name = "Clean room"
 
     def ready(self) -> None:
+        from cleanroom import rls
         from cleanroom.access import lockout  # noqa: F401 - connects the lockout audit to axes's signal
+
+        rls.connect_signals()
 
         post_migrate.connect(_cache_table, sender=self)

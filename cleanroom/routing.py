@@ -19,6 +19,7 @@ from typing import Any
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 
+from cleanroom import rls
 from cleanroom.policies.selectors import tenant_policy
 from cleanroom.regions import DEFAULT_ALIAS, region_aliases, region_stores, storage_region
 
@@ -42,27 +43,32 @@ def tenant_alias(tenant: Any) -> str:
 
 
 def region_enter(tenant: Any) -> None:
-    """Route this request's or task's region models to `tenant`'s store until the scope is reset."""
+    """Route this request's or task's region models to `tenant`'s store, and let the database show it only
+    `tenant`'s rows (cleanroom/rls.py), until the scope is reset (RegionScopeMiddleware)."""
+    rls.tenant_enter(tenant)  # first: the residency rule below is one of the tenant's rows
     _region.set(tenant_region(tenant))
 
 
 @contextmanager
 def tenant_scope(tenant: Any) -> Iterator[str]:
-    token = _region.set(tenant_region(tenant))
-    try:
-        yield alias_for_region(_region.get())
-    finally:
-        _region.reset(token)
+    with rls.tenant_scope(tenant):
+        token = _region.set(tenant_region(tenant))
+        try:
+            yield alias_for_region(_region.get())
+        finally:
+            _region.reset(token)
 
 
 @contextmanager
 def region_scope(region: str | None) -> Iterator[str]:
-    """Enter one region's store by name, for work that walks every store (the sweep, periodic scans)."""
-    token = _region.set(region)
-    try:
-        yield alias_for_region(region)
-    finally:
-        _region.reset(token)
+    """Enter one region's store by name, for work that walks every store and every tenant in it (the sweep,
+    periodic scans): the database shows every tenant's rows (system scope)."""
+    with rls.system_scope():
+        token = _region.set(region)
+        try:
+            yield alias_for_region(region)
+        finally:
+            _region.reset(token)
 
 
 def current_alias() -> str:
@@ -119,7 +125,9 @@ class RegionScopeMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         token = _region.set(None)
+        rows = rls.request_start()  # and sees no tenant's rows until its tenant is resolved
         try:
             return self.get_response(request)
         finally:
+            rls.scope_reset(rows)
             _region.reset(token)

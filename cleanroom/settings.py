@@ -108,6 +108,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "cleanroom.routing.RegionScopeMiddleware",
+    "cleanroom.tenants.admin.AdminScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -468,8 +469,12 @@ STOP_GRACE_SECONDS = env_float("CLEANROOM_STOP_GRACE_SECONDS", 20.0)
 
 
 # --- Security in depth (issue 15) -------------------------------------------------------------------------------
-# Row-level security (cleanroom/rls.py): the service connects as a role that is neither owner nor superuser.
-# [rls settings go here]
+# Row-level security (cleanroom/rls.py): the service's connections switch to this role, neither owner nor
+# superuser, which the migrations create (the database owner needs CREATEROLE, or an administrator creates it
+# NOLOGIN and grants it to the owner first); migrations themselves run as the owner.
+RLS_ROLE = env_str("CLEANROOM_DB_APP_ROLE", "cleanroom_app")
+if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", RLS_ROLE):
+    raise ImproperlyConfigured("CLEANROOM_DB_APP_ROLE must be a lower-case PostgreSQL identifier.")
 
 # Tokens, scopes, API rate limits and login lockout.
 # The shared cache that counts requests and failed logins across every web process: Redis when there is one (the

@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from cleanroom import rls
 from cleanroom.regions import region_stores
 from ingestion.models import Document, ReviewItem
 
@@ -25,6 +26,11 @@ class _IngestionCollector(Collector):
         pending = GaugeMetricFamily(
             "cleanroom_review_items_pending", "Values in held documents waiting for a reviewer.", labels=["region"]
         )
+        # Counts over every tenant: system scope (a request otherwise sees no tenant's rows).
+        with rls.system_scope():
+            yield from self._families(documents, pending)
+
+    def _families(self, documents: GaugeMetricFamily, pending: GaugeMetricFamily) -> Iterator[GaugeMetricFamily]:
         for region, alias in sorted(region_stores().items()):
             counts = dict(
                 Document.objects.using(alias).values_list("status").annotate(n=Count("id")).order_by("status")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -23,9 +24,24 @@ settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 def pytest_configure(config: pytest.Config) -> None:
     # Settings only read the environment; like manage.py, the suite makes the key files and starts the embedded
     # PostgreSQL itself, before pytest-django creates the test databases.
+    from cleanroom import rls
     from cleanroom.bootstrap import bootstrap
 
     bootstrap()
+    rls.owner_mode_enter()  # the owner builds the test databases; _service_role below switches to the service's role
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _service_role(django_db_setup, django_db_blocker) -> Iterator[None]:
+    # Building the test databases migrated them as the owner; the tests run as the service does, as its role
+    # under row-level security (cleanroom/rls.py); the owner drops the databases at the end.
+    from cleanroom import rls
+
+    with django_db_blocker.unblock():
+        rls.app_mode_enter()
+    yield
+    with django_db_blocker.unblock():
+        rls.owner_mode_enter()
 
 
 @pytest.fixture(autouse=True, scope="session")

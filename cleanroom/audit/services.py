@@ -9,6 +9,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from cleanroom import rls
 from cleanroom.audit.models import AuditEvent
 from cleanroom.tenants.models import Tenant
 
@@ -46,7 +47,8 @@ def audit_record(
 ) -> AuditEvent:
     """Append an entry. Callers pass ids, counts and redacted text only."""
     user = actor if actor is not None and actor.is_authenticated else None
-    with transaction.atomic():
+    # System scope: the chain runs through every tenant's entries, and its last one may be another tenant's.
+    with rls.system_scope(), transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
         last = AuditEvent.objects.order_by("-id").values_list("entry_hash", flat=True).first()

@@ -11,14 +11,17 @@ cleanroom.access (which sits above tenants, policies and routing) from them woul
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
+from cleanroom import rls
 from cleanroom.tenants.models import ApiToken, Membership, Role, Tenant
 
 _SCOPE_ATTRIBUTE = "_cleanroom_admin_tenant_ids"
@@ -35,6 +38,20 @@ def administered_tenant_ids(request: HttpRequest) -> list[int] | None:
             ids = list(Membership.objects.filter(user_id=user.pk, role=Role.ADMIN).values_list("tenant_id", flat=True))
         setattr(request, _SCOPE_ATTRIBUTE, ids)
     return getattr(request, _SCOPE_ATTRIBUTE)
+
+
+class AdminScopeMiddleware:
+    """Django admin reads through row-level security too (cleanroom/rls.py): staff see the rows of the tenants
+    they administer, a platform operator every tenant's. RegionScopeMiddleware, outside this one, resets it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(reverse("admin:index")) and request.user.is_authenticated:
+            ids = administered_tenant_ids(request)
+            rls.scope_set(rls.SYSTEM if ids is None else rls.tenants_scope_value(ids))
+        return self.get_response(request)
 
 
 def scoped_choices(db_field: models.ForeignKey, tenant_ids: list[int]) -> QuerySet | None:

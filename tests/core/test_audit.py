@@ -14,8 +14,9 @@ from tests.conftest import ingest
 
 def _tamper_as_superuser() -> None:
     """What an attacker with the database owner's rights could do: switch off the append-only trigger (inside the
-    test's transaction, so it comes back on with the rollback)."""
+    test's transaction, so it and the owner's role come back with the rollback). The service's own role may not."""
     with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")  # from the service's role (cleanroom/rls.py) to the owner's
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE refuses while deferred checks are pending
         cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_append_only")
 

@@ -113,3 +113,19 @@ def test_migrate_regions_brings_every_region_store_up_to_date(capsys):
     call_command("migrate_regions")
     assert "Migrated region store region_eu" in capsys.readouterr().out
     assert "region_eu" in settings.DATABASES and "region_in" not in settings.DATABASES  # "in" is the default db
+
+
+def test_the_region_store_is_under_row_level_security_too(alice, charlie):
+    from cleanroom import rls
+
+    ResidencyRule.objects.create(tenant=charlie.tenant, storage_regions=["eu"], processing_regions=["in"])
+    with tenant_scope(charlie.tenant):
+        assert ingest(charlie, "memo.txt", MEMO).status == Document.Status.INDEXED
+    with connections["region_eu"].cursor() as cursor:
+        cursor.execute("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user")
+        assert cursor.fetchone() == (settings.RLS_ROLE, False)
+    # Unfiltered queries on the eu store: the database shows each tenant its own rows only.
+    with rls.tenant_scope(alice.tenant):
+        assert Document.objects.using("region_eu").count() == 0
+    with rls.tenant_scope(charlie.tenant):
+        assert Document.objects.using("region_eu").count() == 1
