@@ -108,7 +108,7 @@ def _role_switch(cursor: Any) -> None:
     # role to switch to; the connection acts as the owner until then, and says so.
     cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [settings.RLS_ROLE])
     if cursor.fetchone() is None:
-        logger.warning("database role %s does not exist yet (not migrated?): connected as the owner", settings.RLS_ROLE)
+        logger.debug("database role %s does not exist yet (not migrated?): connected as the owner", settings.RLS_ROLE)
         return
     cursor.execute(f'SET ROLE "{settings.RLS_ROLE}"')
 

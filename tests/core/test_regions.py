@@ -43,7 +43,7 @@ def test_two_embedded_postgresql_regions_keep_each_tenant_in_its_store(tmp_path)
             timeout=1200,
         )
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-        assert "5 passed" in result.stdout
+        assert "6 passed" in result.stdout
     finally:
         if (pgdata / "postmaster.pid").exists():
             embedded.stop_embedded_postgres(pgdata)
