@@ -35,7 +35,7 @@ from cleanroom.tenants.services import (
 
 def member_add(*, tenant: Tenant, actor: User | None, username: str, role: str) -> Membership:
     with transaction.atomic():
-        membership = membership_add(tenant=tenant, username=username, role=role)
+        membership = membership_add(tenant=tenant, username=username, role=role, actor=actor)
         audit_record(
             tenant=tenant,
             actor=actor,

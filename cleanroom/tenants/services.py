@@ -104,12 +104,23 @@ def _guard_last_admin(membership: Membership) -> None:
 
 
 @transaction.atomic
-def membership_add(*, tenant: Tenant, username: str, role: str) -> Membership:
-    """Make an existing user a member of `tenant`. Never creates users."""
+def _addable_by(user: User, actor: User | None) -> bool:
+    """A tenant admin may add a user who belongs to no tenant yet (an account the operator made for them) or only
+    to tenants the admin administers too. A user of any other tenant is not theirs to enrol (nor to learn about):
+    the operator adds them (Django admin), or an admin of both tenants."""
+    if actor is None or actor.is_superuser:
+        return True
+    administered = Membership.objects.filter(user=actor, role=Role.ADMIN).values("tenant_id")
+    return not Membership.objects.filter(user=user).exclude(tenant_id__in=administered).exists()
+
+
+def membership_add(*, tenant: Tenant, username: str, role: str, actor: User | None = None) -> Membership:
+    """Make an existing user a member of `tenant`, on behalf of `actor` (None: the operator). Never creates
+    users. A user the actor may not add answers exactly like an unknown one."""
     _role_checked(role)
     user = get_user_model().objects.filter(username=username, is_active=True).first()
-    if user is None:
-        raise ServiceError("no_such_user", f"No such user: {username!r}.", status_code=404)
+    if user is None or not _addable_by(user, actor):
+        raise ServiceError("no_such_user", "No such user, or not one you can add.", status_code=404)
     if Membership.objects.filter(user=user, tenant=tenant).exists():
         raise ServiceError("already_member", f"{username!r} is already a member of this tenant.", status_code=409)
     return Membership.objects.create(user=user, tenant=tenant, role=role)

@@ -69,6 +69,17 @@ class TestMembersApi:
         assert "no such user" in response.json()["error"]["message"].lower()
         assert not get_user_model().objects.filter(username="nobody").exists()
 
+    def test_another_tenants_user_answers_like_an_unknown_one_and_is_not_enrolled(self, admin, charlie):
+        client = admin.client()
+        theirs = client.post(MEMBERS, {"username": "charlie", "role": "viewer"}, format="json")
+        unknown = client.post(MEMBERS, {"username": "nobody-at-all", "role": "viewer"}, format="json")
+        assert theirs.status_code == unknown.status_code == 404
+        assert theirs.json() == unknown.json()
+        assert not Membership.objects.filter(user=charlie.user, tenant=admin.tenant).exists()
+        # An admin of both tenants (or the operator) may.
+        Membership.objects.create(user=admin.user, tenant=charlie.tenant, role=Role.ADMIN)
+        assert client.post(MEMBERS, {"username": "charlie", "role": "viewer"}, format="json").status_code == 201
+
     def test_adding_an_existing_member_again_is_a_conflict(self, admin, bob):
         response = admin.client().post(MEMBERS, {"username": "bob", "role": "editor"}, format="json")
         assert response.status_code == 409 and response.json()["error"]["code"] == "already_member"
