@@ -11,6 +11,7 @@ from celery import shared_task
 
 from cleanroom.routing import region_scope, region_stores
 from cleanroom.tenants.models import Tenant
+from ingestion.fairness import document_fair_pick
 from ingestion.leakscan import leakscan_run
 from ingestion.models import Document
 from ingestion.pipeline import document_process
@@ -47,8 +48,13 @@ def document_scope(document_id: str) -> Iterator[str | None]:
     max_retries=10,
 )
 def process_document(document_id: str) -> None:
-    """Takes an id, not a document: the row is re-read and claimed, so a redelivered task does nothing."""
+    """Takes an id, not a document: the row is re-read and claimed, so a redelivered task does nothing. The batch
+    starts with the document whose tenant's turn it is (ingestion/fairness.py), not necessarily this one."""
     with document_scope(document_id):  # the document lives in its tenant's region store
+        turn = document_fair_pick(document_id)
+        if document_process(document_id=turn) or turn == document_id:
+            return
+        # Another worker took that one first (or it failed): this message's own document, if still queued.
         document_process(document_id=document_id)
 
 
