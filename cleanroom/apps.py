@@ -5,9 +5,11 @@ from django.core.management import call_command
 from django.db.models.signals import post_migrate
 
 
-def _cache_table(using: str, **kwargs: Any) -> None:
+def _cache_table(sender: AppConfig, using: str, **kwargs: Any) -> None:
     # Without Redis the shared cache is a database table (settings.CACHES); every `migrate` makes sure it exists.
-    call_command("createcachetable", database=using, verbosity=0)
+    # Django signals once per app with models (this one has none): once, for the tenants app.
+    if sender.label == "tenants":
+        call_command("createcachetable", database=using, verbosity=0)
 
 
 class CleanroomConfig(AppConfig):
@@ -20,4 +22,4 @@ class CleanroomConfig(AppConfig):
 
         rls.connect_signals()
 
-        post_migrate.connect(_cache_table, sender=self)
+        post_migrate.connect(_cache_table, dispatch_uid="cleanroom.cache_table")

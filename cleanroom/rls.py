@@ -34,9 +34,18 @@ logger = logging.getLogger(__name__)
 SYSTEM = "system"
 NOBODY = ""
 
-# "system", or the comma-separated ids of the tenants whose rows are visible ("" for none).
-_scope: contextvars.ContextVar[str] = contextvars.ContextVar("cleanroom_rls_scope", default=SYSTEM)
+# "system", or the comma-separated ids of the tenants whose rows are visible ("" for none); None: the process's
+# default, system scope unless the process serves requests (cleanroom/wsgi.py), where it is no tenant at all.
+_scope: contextvars.ContextVar[str | None] = contextvars.ContextVar("cleanroom_rls_scope", default=None)
+_process_default = SYSTEM
 _owner_mode = False  # set for the rest of a process that migrates
+
+
+def process_default_set(scope: str) -> None:
+    """What code outside any scope sees in this process: the web server sets NOBODY, so that a connection between
+    two requests, or any code a request runs outside the middleware, sees no tenant's rows."""
+    global _process_default
+    _process_default = scope
 
 
 def _apply(connection: BaseDatabaseWrapper, scope: str) -> None:
@@ -51,23 +60,24 @@ def _apply(connection: BaseDatabaseWrapper, scope: str) -> None:
 
 
 def _apply_everywhere() -> None:
-    scope = _scope.get()
+    scope = current()
     for connection in connections.all(initialized_only=True):
         if connection.vendor == "postgresql" and connection.connection is not None:
             _apply(connection, scope)
 
 
 def current() -> str:
-    return _scope.get()
+    scope = _scope.get()
+    return _process_default if scope is None else scope
 
 
-def scope_set(scope: str) -> contextvars.Token[str]:
+def scope_set(scope: str) -> contextvars.Token[str | None]:
     token = _scope.set(scope)
     _apply_everywhere()
     return token
 
 
-def scope_reset(token: contextvars.Token[str]) -> None:
+def scope_reset(token: contextvars.Token[str | None]) -> None:
     _scope.reset(token)
     _apply_everywhere()
 
@@ -99,7 +109,7 @@ def tenant_scope(tenant: Any) -> Any:
     return scoped(tenants_scope_value([tenant.pk]))
 
 
-def request_start() -> contextvars.Token[str]:
+def request_start() -> contextvars.Token[str | None]:
     return scope_set(NOBODY)
 
 
@@ -119,7 +129,7 @@ def _on_connection_created(sender: Any, connection: BaseDatabaseWrapper, **kwarg
     if not _owner_mode:
         with connection.connection.cursor() as cursor:
             _role_switch(cursor)
-    _apply(connection, SYSTEM if _owner_mode else _scope.get())
+    _apply(connection, SYSTEM if _owner_mode else current())
 
 
 def _on_pre_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:
@@ -145,7 +155,7 @@ def app_mode_enter() -> None:
         if connection.vendor == "postgresql" and connection.connection is not None:
             with connection.connection.cursor() as cursor:
                 _role_switch(cursor)
-            _apply(connection, _scope.get())
+            _apply(connection, current())
 
 
 def connect_signals() -> None:
@@ -155,9 +165,10 @@ def connect_signals() -> None:
 
 # --- SQL for migrations ---
 
+# The settings are read in sub-selects: PostgreSQL evaluates them once per statement (an InitPlan), not per row.
 _VISIBLE = (
-    "current_setting('cleanroom.system', true) = 'on' OR tenant_id = ANY "
-    "(string_to_array(nullif(current_setting('cleanroom.tenants', true), ''), ',')::bigint[])"
+    "(SELECT current_setting('cleanroom.system', true)) = 'on' OR tenant_id = ANY "
+    "((SELECT string_to_array(nullif(current_setting('cleanroom.tenants', true), ''), ','))::bigint[])"
 )
 
 
