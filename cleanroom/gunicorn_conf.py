@@ -3,7 +3,9 @@
 import os
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
-threads = int(os.environ.get("CLEANROOM_WEB_THREADS", "4"))
+# A streamed answer holds a thread for as long as it is written; with 4, eight answers at once left searches
+# waiting a minute for a thread (bench.load --contention 8). Threads waiting on the model cost little.
+threads = int(os.environ.get("CLEANROOM_WEB_THREADS", "16"))
 # The first question loads the models (tens of seconds on a cold disk); do not kill the worker meanwhile.
 timeout = int(os.environ.get("CLEANROOM_WEB_TIMEOUT", "300"))
 accesslog = "-"

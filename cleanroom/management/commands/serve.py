@@ -32,7 +32,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=os.environ.get("CLEANROOM_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("CLEANROOM_PORT", "8000")))
-        parser.add_argument("--threads", type=int, default=4, help="Web server threads")
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=int(os.environ.get("CLEANROOM_WEB_THREADS", "16")),
+            help="Web server threads (a streamed answer holds one while it is written: keep well above the answers "
+            "at once, or searches wait for a thread)",
+        )
         parser.add_argument("--demo", action="store_true", help="Create (or reuse) the demo tenant and admin user")
 
     def handle(self, *args: Any, **options: Any) -> None:
