@@ -1,7 +1,7 @@
 """Load on a running instance: concurrent clients mixing searches, questions (streamed and not) and uploads.
 
     python -m bench.load --token crk_... [--url http://127.0.0.1:8000] [--clients 1,10] [--seconds 30]
-                         [--contention 8]
+                         [--contention 8] [--fault 'COMMAND@SECONDS' ...] [--settle 600]
 
 Each client loops for `--seconds` over a weighted mix (search 50 %, query 20 %, streamed query 20 %, upload 10 %;
 each upload is a small new text file). Prints, per concurrency level and endpoint: requests, errors by status,
@@ -9,6 +9,10 @@ p50/p95 latency (for streamed queries: time to the first token event and to the 
 `--contention N`, it also measures search latency alone and while N streamed answers run at once (the issue's
 target: at most 3x). Traffic goes to 127.0.0.1 only, and is bounded in time and in clients (at most 50). Start the
 instance with CLEANROOM_API_RATE=off CLEANROOM_ANSWER_RATE=off, or its rate limits answer 429s.
+
+Faults: each `--fault` runs the operator's shell command that many seconds into every level (a SIGKILL of the
+worker's pool child, a broker or database restart); with `--settle N` the run then waits up to N seconds for every
+upload the service accepted to end, and fails unless each was indexed exactly once (one `indexed` step, chunks).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import argparse
 import json
 import math
 import random
+import subprocess
 import sys
 import threading
 import time
@@ -49,10 +54,15 @@ class Results:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     first_token: list[float] = field(default_factory=list)
     statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    uploads: list[str] = field(default_factory=list)  # ids of accepted uploads (202)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, endpoint: str, status: int, seconds: float, first: float | None = None) -> None:
+    def add(
+        self, endpoint: str, status: int, seconds: float, first: float | None = None, document_id: str = ""
+    ) -> None:
         with self.lock:
+            if document_id:
+                self.uploads.append(document_id)
             self.statuses[endpoint][status] += 1
             if 200 <= status < 300:
                 self.latencies[endpoint].append(seconds)
@@ -71,8 +81,12 @@ class Client:
             request.add_header("Content-Type", content_type)
         return request
 
-    def call(self, endpoint: str) -> tuple[int, float, float | None]:
-        """(status, seconds, seconds to the first token for a streamed query)."""
+    def get(self, path: str) -> dict:
+        with urllib.request.urlopen(self._send(path, None, ""), timeout=30) as response:  # noqa: S310 - loopback
+            return json.loads(response.read())
+
+    def call(self, endpoint: str) -> tuple[int, float, float | None, str]:
+        """(status, seconds, seconds to the first token for a streamed query, id of an accepted upload)."""
         if endpoint == "search":
             body = {"query": random.choice(SEARCHES), "top_k": 5}
             request = self._send("/api/v1/search", json.dumps(body).encode(), "application/json")
@@ -90,6 +104,7 @@ class Client:
             request = self._send("/api/v1/documents", data, f"multipart/form-data; boundary={boundary}")
         began = time.monotonic()
         first = None
+        document_id = ""
         try:
             with urllib.request.urlopen(request, timeout=300) as response:  # noqa: S310 - loopback only (checked)
                 if endpoint == "query_stream":
@@ -97,33 +112,73 @@ class Client:
                         if first is None and line.startswith(b"event: token"):
                             first = time.monotonic() - began
                 else:
-                    response.read()
+                    body = response.read()
+                    if endpoint == "upload" and response.status == 202:
+                        document_id = json.loads(body)["id"]
                 status = response.status
         except urllib.error.HTTPError as exc:
             exc.read()
             status = exc.code
         except (urllib.error.URLError, TimeoutError, ConnectionError):
             status = 0  # no answer at all
-        return status, time.monotonic() - began, first
+        return status, time.monotonic() - began, first, document_id
 
 
-def run_mix(client: Client, clients: int, seconds: float) -> Results:
+def run_mix(client: Client, clients: int, seconds: float, faults: Sequence[tuple[str, float]] = ()) -> Results:
     results = Results()
-    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+    deadline = started + seconds
     names, weights = zip(*MIX, strict=True)
 
     def loop() -> None:
         while time.monotonic() < deadline:
             endpoint = random.choices(names, weights)[0]
-            status, took, first = client.call(endpoint)
-            results.add(endpoint, status, took, first)
+            status, took, first, document_id = client.call(endpoint)
+            results.add(endpoint, status, took, first, document_id)
+
+    def inject(command: str, at: float) -> None:
+        time.sleep(max(0.0, started + at - time.monotonic()))
+        # The operator's own command (e.g. a SIGKILL of the worker's pool child, a broker or database restart).
+        done = subprocess.run(command, shell=True, capture_output=True, text=True)  # noqa: S602
+        print(f"  fault at {time.monotonic() - started:.0f} s: {command!r} -> exit {done.returncode}", flush=True)
 
     threads = [threading.Thread(target=loop, daemon=True) for _ in range(clients)]
+    threads += [threading.Thread(target=inject, args=fault, daemon=True) for fault in faults]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     return results
+
+
+def settle(client: Client, ids: Sequence[str], seconds: float) -> bool:
+    """Wait for every accepted upload to end, then check each was indexed exactly once. True: all were."""
+    deadline = time.monotonic() + seconds
+    pending = set(ids)
+    final: dict[str, dict] = {}
+    while pending and time.monotonic() < deadline:
+        for document_id in sorted(pending):
+            try:
+                document = client.get(f"/api/v1/documents/{document_id}")
+            except (urllib.error.URLError, TimeoutError, ConnectionError):
+                continue  # the service itself may be restarting
+            if document["status"] in ("indexed", "failed"):
+                final[document_id] = document
+                pending.discard(document_id)
+        if pending:
+            time.sleep(2)
+    indexed_once = [
+        d
+        for d in final.values()
+        if d["status"] == "indexed" and d["chunk_count"] >= 1 and sum(s["status"] == "indexed" for s in d["steps"]) == 1
+    ]
+    failed = Counter((d.get("error") or {}).get("code", "?") for d in final.values() if d["status"] == "failed")
+    twice = len([d for d in final.values() if sum(s["status"] == "indexed" for s in d["steps"]) > 1])
+    print(
+        f"\naccepted uploads: {len(ids)}; indexed exactly once: {len(indexed_once)}; indexed more than once: {twice};"
+        f" failed: {dict(failed) or 0}; not finished after {seconds:.0f} s: {len(pending)}"
+    )
+    return len(indexed_once) == len(ids)
 
 
 def report(results: Results, clients: int, seconds: float) -> None:
@@ -151,7 +206,7 @@ def contention(client: Client, answers: int, searches: int, seconds: float) -> N
         for _ in range(searches):
             if time.monotonic() > deadline:
                 break
-            status, took, _ = client.call("search")
+            status, took, _, _ = client.call("search")
             if status == 200:
                 out.append(took)
         return out
@@ -185,18 +240,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--contention", type=int, default=0, help="streamed answers at once for the search check")
     parser.add_argument("--searches", type=int, default=40, help="searches timed in each contention phase (at most)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="COMMAND@SECONDS",
+        help="run this shell command that many seconds into each level (repeatable), e.g. "
+        "\"pkill -9 -f 'celery.*worker' -n@20\"",
+    )
+    parser.add_argument(
+        "--settle", type=float, default=0, help="then wait up to this long for every accepted upload to be indexed"
+    )
     args = parser.parse_args(argv)
     if urlsplit(args.url).hostname not in ("127.0.0.1", "localhost", "::1"):
         parser.error("--url must be a loopback address: this tool only loads a local instance")
     levels = [int(n) for n in args.clients.split(",") if n.strip()]
     if any(not 1 <= n <= MAX_CLIENTS for n in levels) or not 0 < args.seconds <= 600:
         parser.error(f"clients must be 1..{MAX_CLIENTS} and seconds 0..600")
+    faults = []
+    for fault in args.fault:
+        command, _, at = fault.rpartition("@")
+        if not command or not at.replace(".", "", 1).isdigit():
+            parser.error("--fault is COMMAND@SECONDS")
+        faults.append((command, float(at)))
     random.seed(args.seed)
     client = Client(args.url.rstrip("/"), args.token)
+    uploads: list[str] = []
     for clients in levels:
-        report(run_mix(client, clients, args.seconds), clients, args.seconds)
+        results = run_mix(client, clients, args.seconds, faults)
+        report(results, clients, args.seconds)
+        uploads += results.uploads
     if args.contention:
         contention(client, min(args.contention, MAX_CLIENTS), args.searches, args.seconds)
+    if args.settle and not settle(client, uploads, args.settle):
+        return 1
     return 0
 
 
