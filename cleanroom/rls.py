@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -63,7 +64,17 @@ def _apply_everywhere() -> None:
     scope = current()
     for connection in connections.all(initialized_only=True):
         if connection.vendor == "postgresql" and connection.connection is not None:
-            _apply(connection, scope)
+            try:
+                _apply(connection, scope)
+            except psycopg.Error as exc:
+                # A connection that cannot take the new scope (the server restarted under it, its transaction
+                # failed) must not go on with the old one: close it. The next query opens a fresh connection, which
+                # connection_created scopes, or fails as Django's OperationalError (a JSON 503 from the middleware).
+                logger.warning("closing a database connection that could not change scope (%s)", type(exc).__name__)
+                try:
+                    connection.close()
+                except Exception:  # noqa: BLE001 - a broken connection may fail to close; it is dropped either way
+                    connection.connection = None
 
 
 def current() -> str:

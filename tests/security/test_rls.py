@@ -112,3 +112,23 @@ def test_the_audit_chain_spans_tenants_whatever_the_scope(alice, charlie):
     with tenant_scope(alice.tenant):
         audit_record(tenant=alice.tenant, actor=alice.user, action="test.three")
     assert audit_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_server_dropped_is_replaced_not_a_500(alice):
+    from django.db import connections
+
+    client = alice.client()
+    assert client.get("/api/v1/documents").status_code == 200
+    pid = connection.connection.info.backend_pid
+    killer = connections.create_connection("default")
+    try:
+        with killer.cursor() as cursor:
+            cursor.execute("RESET ROLE")  # as the owner, who may end the service's sessions (a restart does)
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        killer.close()
+    # The next request finds its connection gone while setting its scope: a fresh one, correctly scoped.
+    response = client.get("/api/v1/documents")
+    assert response.status_code == 200, response.content
+    assert connection.connection.info.backend_pid != pid
