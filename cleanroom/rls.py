@@ -60,21 +60,26 @@ def _apply(connection: BaseDatabaseWrapper, scope: str) -> None:
         )
 
 
-def _apply_everywhere() -> None:
-    scope = current()
+def _open_connections() -> Iterator[BaseDatabaseWrapper]:
     for connection in connections.all(initialized_only=True):
         if connection.vendor == "postgresql" and connection.connection is not None:
+            yield connection
+
+
+def _apply_everywhere() -> None:
+    scope = current()
+    for connection in _open_connections():
+        try:
+            _apply(connection, scope)
+        except psycopg.Error as exc:
+            # A connection that cannot take the new scope (the server restarted under it, its transaction failed)
+            # must not go on with the old one: close it. The next query opens a fresh connection, which
+            # connection_created scopes, or fails as Django's OperationalError (a JSON 503 from the middleware).
+            logger.warning("closing a database connection that could not change scope (%s)", type(exc).__name__)
             try:
-                _apply(connection, scope)
-            except psycopg.Error as exc:
-                # A connection that cannot take the new scope (the server restarted under it, its transaction
-                # failed) must not go on with the old one: close it. The next query opens a fresh connection, which
-                # connection_created scopes, or fails as Django's OperationalError (a JSON 503 from the middleware).
-                logger.warning("closing a database connection that could not change scope (%s)", type(exc).__name__)
-                try:
-                    connection.close()
-                except Exception:  # noqa: BLE001 - a broken connection may fail to close; it is dropped either way
-                    connection.connection = None
+                connection.close()
+            except Exception:  # a broken connection may fail to close; it is dropped either way
+                connection.connection = None
 
 
 def current() -> str:
@@ -151,22 +156,20 @@ def owner_mode_enter() -> None:
     """This process migrates: its connections act as the owner, in system scope, from now on."""
     global _owner_mode
     _owner_mode = True
-    for connection in connections.all(initialized_only=True):
-        if connection.vendor == "postgresql" and connection.connection is not None:
-            with connection.connection.cursor() as cursor:
-                cursor.execute("RESET ROLE")
-            _apply(connection, SYSTEM)
+    for connection in _open_connections():
+        with connection.connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+        _apply(connection, SYSTEM)
 
 
 def app_mode_enter() -> None:
     """Back from owner mode (the test suite, once its databases are built): the service's role again."""
     global _owner_mode
     _owner_mode = False
-    for connection in connections.all(initialized_only=True):
-        if connection.vendor == "postgresql" and connection.connection is not None:
-            with connection.connection.cursor() as cursor:
-                _role_switch(cursor)
-            _apply(connection, current())
+    for connection in _open_connections():
+        with connection.connection.cursor() as cursor:
+            _role_switch(cursor)
+        _apply(connection, current())
 
 
 def connect_signals() -> None:
