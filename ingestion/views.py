@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -10,6 +11,7 @@ from cleanroom.access.resolution import pinned_membership, request_actor, reques
 from cleanroom.access.web import tenant_view
 from cleanroom.errors import ServiceError
 from cleanroom.tenants.models import Role
+from cleanroom.vault.display import reveal_permitted, vault_display_start
 from ingestion.deletion import document_delete
 from ingestion.models import Document
 from ingestion.review import review_decide, review_document_texts, review_queue, review_release
@@ -85,15 +87,34 @@ def _document_or_404(request: HttpRequest, document_id: str) -> Document:
 @tenant_view()
 def document_detail(request: HttpRequest, document_id: str) -> HttpResponse:
     document = _document_or_404(request, document_id)
-    return render(
+    tenant, user = request_tenant(request), request_actor(request)
+    chunks = list(chunk_list(tenant=tenant, document=document)[:200])
+    # (chunk, its text and section as shown): with "show names" (?reveal=1), real values in place of pseudonyms.
+    shown = [(chunk, chunk.text, chunk.section) for chunk in chunks]
+    revealer = None
+    if request.GET.get("reveal") == "1":
+        try:
+            revealer = vault_display_start(tenant=tenant, user=user, token_scopes=None, where="document")
+        except ServiceError as exc:
+            raise PermissionDenied(exc.message) from exc
+        shown = [
+            (c, revealer.text(c.text, where="document"), revealer.text(c.section, where="document")) for c in chunks
+        ]
+    response = render(
         request,
         "documents/detail.html",
         {
             "document": document,
-            "chunks": chunk_list(tenant=request_tenant(request), document=document)[:200],
+            "chunks": shown,
             "can_edit": pinned_membership(request).has_role(Role.EDITOR),
+            "can_reveal": reveal_permitted(tenant=tenant, user=user, token_scopes=None),
+            "reveal": revealer is not None,
         },
     )
+    if revealer is not None:
+        revealer.finish(document_id=str(document.pk))
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_POST

@@ -7,16 +7,17 @@ from typing import Any
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cleanroom.access.resolution import request_actor, request_tenant
+from cleanroom.access.resolution import request_actor, request_tenant, request_token_scopes
 from cleanroom.api import Pagination, paginated
 from cleanroom.errors import ServiceError
 from cleanroom.tenants.models import Scope
+from cleanroom.vault.display import Revealer, vault_display_start
 from retrieval.conversations import (
     PreparedTurn,
     TurnResult,
@@ -34,6 +35,13 @@ from retrieval.search import passage_search
 from retrieval.selectors import SEARCH_MODES
 from retrieval.services import Answer, Token, answer_stream, question_prepare
 
+REVEAL_HELP = (
+    "Show the real values behind pseudonyms (<PERSON_7f3a9c12>) in the answer and its citations. Needs the "
+    "vault.reveal_pseudonym permission, membership of the tenant and, for an API token, its `reveal` scope "
+    "(403 `reveal_not_permitted` otherwise). Resolved at display time and audited once per response; what is "
+    "stored keeps the pseudonyms."
+)
+
 # Search results are cheap (no model reads them), so a client may ask for a longer list than for answers.
 MAX_SEARCH_TOP_K = 100
 
@@ -43,6 +51,7 @@ class QueryInputSerializer(serializers.Serializer):
     top_k = serializers.IntegerField(min_value=1, max_value=settings.MAX_TOP_K, default=5)
     stream = serializers.BooleanField(default=False)
     model = serializers.CharField(max_length=200, required=False, help_text="A model id from GET /v1/models.")
+    reveal = serializers.BooleanField(default=False, help_text=REVEAL_HELP)
 
 
 class CitationSerializer(serializers.Serializer):
@@ -59,15 +68,30 @@ class QueryOutputSerializer(serializers.Serializer):
     citations = CitationSerializer(many=True)
     abstained = serializers.BooleanField()
     model = serializers.CharField()
+    revealed = serializers.IntegerField(help_text="How many distinct real values replaced pseudonyms (reveal).")
 
 
-def answer_payload(answer: Answer) -> dict[str, Any]:
+def answer_payload(answer: Answer, revealer: Revealer | None = None) -> dict[str, Any]:
+    citations = [asdict(citation) for citation in answer.citations]
     return {
-        "answer": answer.answer,
-        "citations": [asdict(citation) for citation in answer.citations],
+        "answer": revealer.text(answer.answer, where="answer") if revealer else answer.answer,
+        "citations": revealer.citations(citations) if revealer else citations,
         "abstained": answer.abstained,
         "model": answer.model,
+        "revealed": revealer.revealed if revealer else 0,
     }
+
+
+def request_revealer(request: Request, reveal: bool) -> Revealer | None:
+    """The response's Revealer when the client asked for real values (403 if it may not), else None: pseudonyms."""
+    if not reveal:
+        return None
+    return vault_display_start(
+        tenant=request_tenant(request),
+        user=request_actor(request),
+        token_scopes=request_token_scopes(request),
+        where="answer",
+    )
 
 
 def sse(event: str, data: dict[str, Any]) -> str:
@@ -81,15 +105,30 @@ def event_stream_response(events: Iterator[str]) -> StreamingHttpResponse:
     return response
 
 
-def _query_events(stream: Iterator[Token | Answer]) -> Iterator[str]:
+def _token_events(stream: Iterator[Any], revealer: Revealer | None) -> Iterator[str | Any]:
+    """`token` events for the model's pieces of text (with real values once each pseudonym is complete, when
+    revealing), passing anything else (the final answer) through."""
+    pieces = revealer.stream() if revealer else None
+    for item in stream:
+        if not isinstance(item, Token):
+            if pieces is not None and (rest := pieces.flush()):
+                yield sse("token", {"text": rest})
+            yield item
+        elif pieces is None:
+            yield sse("token", {"text": item.text})
+        elif text := pieces.feed(item.text):
+            yield sse("token", {"text": text})
+
+
+def _query_events(stream: Iterator[Token | Answer], revealer: Revealer | None = None) -> Iterator[str]:
     try:
-        for item in stream:
-            if isinstance(item, Token):
-                yield sse("token", {"text": item.text})
-            else:
-                yield sse("answer", answer_payload(item))
+        for item in _token_events(stream, revealer):
+            yield item if isinstance(item, str) else sse("answer", answer_payload(item, revealer))
     except ServiceError as exc:  # e.g. a remote model server failing mid-answer: the status line is already sent
         yield sse("error", {"error": {"code": exc.code, "message": exc.message}})
+    finally:  # also when the client goes away mid-stream: what was shown is audited
+        if revealer is not None:
+            revealer.finish()
 
 
 class QueryApi(APIView):
@@ -107,16 +146,20 @@ class QueryApi(APIView):
         serializer = QueryInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        revealer = request_revealer(request, data["reveal"])  # refused before any work is done
         # Residency, model and retrieval errors surface here, before a streamed response has committed to 200.
         prepared = question_prepare(
             tenant=request_tenant(request), question=data["question"], top_k=data["top_k"], model=data.get("model")
         )
         stream = answer_stream(prepared=prepared, user=request_actor(request))
         if data["stream"]:
-            return event_stream_response(_query_events(stream))
+            return event_stream_response(_query_events(stream, revealer))
         *_, answer = stream
         assert isinstance(answer, Answer)
-        return Response(answer_payload(answer))
+        payload = answer_payload(answer, revealer)
+        if revealer is not None:
+            revealer.finish()
+        return Response(payload)
 
 
 class SearchInputSerializer(serializers.Serializer):
@@ -191,6 +234,7 @@ class ConversationMessageInputSerializer(serializers.Serializer):
     top_k = serializers.IntegerField(min_value=1, max_value=settings.MAX_TOP_K, default=5)
     stream = serializers.BooleanField(default=False)
     model = serializers.CharField(max_length=200, required=False, help_text="A model id from GET /v1/models.")
+    reveal = serializers.BooleanField(default=False, help_text=REVEAL_HELP)
 
 
 class TurnOutputSerializer(serializers.Serializer):
@@ -199,6 +243,7 @@ class TurnOutputSerializer(serializers.Serializer):
     rewrite_method = serializers.CharField()
     question = MessageOutputSerializer()
     answer = MessageOutputSerializer()
+    revealed = serializers.IntegerField(help_text="How many distinct real values replaced pseudonyms (reveal).")
 
 
 class FeedbackInputSerializer(serializers.Serializer):
@@ -213,39 +258,46 @@ class FeedbackOutputSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-def message_payload(message: Message) -> dict[str, Any]:
+def message_payload(message: Message, revealer: Revealer | None = None) -> dict[str, Any]:
+    where = "answer" if message.role == Message.Role.ASSISTANT else "question"
     return {
         "id": message.pk,
         "role": message.role,
-        "text": message.text,
-        "standalone_question": message.standalone_question,
+        "text": revealer.text(message.text, where=where) if revealer else message.text,
+        "standalone_question": (
+            revealer.text(message.standalone_question, where="question") if revealer else message.standalone_question
+        ),
         "rewrite_method": message.rewrite_method,
-        "citations": message.citations,
+        "citations": revealer.citations(message.citations) if revealer else message.citations,
         "abstained": message.abstained,
         "model": message.model,
         "created_at": message.created_at.isoformat(),
     }
 
 
-def conversation_payload(conversation: Conversation, messages: list[Message] | None = None) -> dict[str, Any]:
+def conversation_payload(
+    conversation: Conversation, messages: list[Message] | None = None, revealer: Revealer | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": str(conversation.pk),
-        "title": conversation.title,
+        "title": revealer.text(conversation.title, where="question") if revealer else conversation.title,
         "created_at": conversation.created_at.isoformat(),
         "updated_at": conversation.updated_at.isoformat(),
     }
     if messages is not None:
-        body["messages"] = [message_payload(m) for m in messages]
+        body["messages"] = [message_payload(m, revealer) for m in messages]
     return body
 
 
-def turn_payload(result: TurnResult) -> dict[str, Any]:
+def turn_payload(result: TurnResult, revealer: Revealer | None = None) -> dict[str, Any]:
+    question = message_payload(result.question, revealer)
     return {
         "conversation_id": str(result.question.conversation_id),
-        "standalone_question": result.question.standalone_question,
+        "standalone_question": question["standalone_question"],
         "rewrite_method": result.question.rewrite_method,
-        "question": message_payload(result.question),
-        "answer": message_payload(result.answer_message),
+        "question": question,
+        "answer": message_payload(result.answer_message, revealer),
+        "revealed": revealer.revealed if revealer else 0,
     }
 
 
@@ -288,10 +340,19 @@ class ConversationListApi(APIView):
 class ConversationDetailApi(APIView):
     token_scopes = {"DELETE": Scope.QUERY}
 
-    @extend_schema(responses=ConversationDetailSerializer)
+    @extend_schema(
+        responses=ConversationDetailSerializer,
+        parameters=[OpenApiParameter("reveal", bool, description=REVEAL_HELP, default=False)],
+    )
     def get(self, request: Request, conversation_id: str) -> Response:
         conversation = _own_conversation(request, conversation_id)
-        return Response(conversation_payload(conversation, conversation_messages(conversation=conversation)))
+        reveal = serializers.BooleanField().to_internal_value(request.query_params.get("reveal", "false"))
+        revealer = request_revealer(request, reveal)
+        messages = conversation_messages(conversation=conversation)
+        payload = conversation_payload(conversation, messages, revealer)
+        if revealer is not None:
+            revealer.finish(conversation_id=str(conversation.pk))
+        return Response(payload)
 
     @extend_schema(responses={204: None}, description="Deletes the conversation and its messages.")
     def delete(self, request: Request, conversation_id: str) -> Response:
@@ -302,24 +363,32 @@ class ConversationDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _turn_events(turn: PreparedTurn, stream: Iterator[Token | TurnResult]) -> Iterator[str]:
-    yield sse(
-        "question",
-        {
-            "conversation_id": str(turn.conversation.pk),
-            "standalone_question": turn.rewrite.question,
-            "rewrite_method": turn.rewrite.method,
-            "question": message_payload(turn.question),
-        },
-    )
+def _turn_events(
+    turn: PreparedTurn, stream: Iterator[Token | TurnResult], revealer: Revealer | None = None
+) -> Iterator[str]:
+    answer_id: int | None = None
     try:
-        for item in stream:
-            if isinstance(item, Token):
-                yield sse("token", {"text": item.text})
+        question = message_payload(turn.question, revealer)
+        yield sse(
+            "question",
+            {
+                "conversation_id": str(turn.conversation.pk),
+                "standalone_question": question["standalone_question"],
+                "rewrite_method": turn.rewrite.method,
+                "question": question,
+            },
+        )
+        for item in _token_events(stream, revealer):
+            if isinstance(item, str):
+                yield item
             else:
-                yield sse("answer", turn_payload(item))
+                answer_id = item.answer_message.pk
+                yield sse("answer", turn_payload(item, revealer))
     except ServiceError as exc:
         yield sse("error", {"error": {"code": exc.code, "message": exc.message}})
+    finally:
+        if revealer is not None:
+            revealer.finish(conversation_id=str(turn.conversation.pk), message_id=answer_id)
 
 
 class ConversationMessagesApi(APIView):
@@ -341,6 +410,7 @@ class ConversationMessagesApi(APIView):
         data = serializer.validated_data
         user = request_actor(request)
         assert user is not None
+        revealer = request_revealer(request, data["reveal"])  # refused before the message is stored
         turn = turn_prepare(
             tenant=request_tenant(request),
             user=user,
@@ -351,10 +421,13 @@ class ConversationMessagesApi(APIView):
         )
         stream = turn_stream(turn=turn, user=user)
         if data["stream"]:
-            return event_stream_response(_turn_events(turn, stream))
+            return event_stream_response(_turn_events(turn, stream, revealer))
         *_, result = stream
         assert isinstance(result, TurnResult)
-        return Response(turn_payload(result), status=status.HTTP_201_CREATED)
+        payload = turn_payload(result, revealer)
+        if revealer is not None:
+            revealer.finish(conversation_id=str(turn.conversation.pk), message_id=result.answer_message.pk)
+        return Response(payload, status=status.HTTP_201_CREATED)
 
 
 class AnswerFeedbackApi(APIView):

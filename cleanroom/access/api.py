@@ -180,7 +180,8 @@ class TokenCreateSerializer(serializers.Serializer):
         child=serializers.ChoiceField(choices=Scope.choices),
         required=False,
         allow_empty=False,
-        help_text="What the key may do within your role; omitted: every scope.",
+        help_text="What the key may do within your role; omitted: every scope but `reveal`, which is only given "
+        "when asked for (and still needs the reveal permission).",
     )
 
 

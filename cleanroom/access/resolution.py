@@ -45,6 +45,12 @@ def request_tenant(request: HttpRequest | Request) -> Tenant:
     return pinned_membership(request).tenant
 
 
+def request_token_scopes(request: HttpRequest | Request) -> list[str] | None:
+    """The scopes of the API token that authenticated `request`; None for a signed-in web session."""
+    auth = getattr(request, "auth", None)
+    return list(auth.scopes) if isinstance(auth, ApiToken) else None
+
+
 def request_actor(request: HttpRequest | Request) -> User | None:
     """The signed-in user, for services and the audit trail (None: nobody is signed in)."""
     user = request.user

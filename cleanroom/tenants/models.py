@@ -64,10 +64,18 @@ class Scope(models.TextChoices):
     UPLOAD = "upload", "Upload (upload and delete documents)"
     REVIEW = "review", "Review (decide on documents held for review)"
     ADMIN = "admin", "Admin (manage the tenant's members and tokens)"
+    # Never in a token by default: an application gets personal data only from a token made to reveal it, and only
+    # when its owner holds the vault.reveal_pseudonym permission (cleanroom/vault/display.py).
+    REVEAL = "reveal", "Reveal (show the real values behind pseudonyms in answers, with the reveal permission)"
 
 
 def all_scopes() -> list[str]:
     return list(Scope.values)
+
+
+def default_scopes() -> list[str]:
+    """What a token gets when nobody says: everything but revealing pseudonyms."""
+    return [scope for scope in Scope.values if scope != Scope.REVEAL]
 
 
 def hash_token_key(key: str) -> str:
@@ -90,7 +98,7 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     scopes = ArrayField(
         models.CharField(max_length=16, choices=Scope.choices),
-        default=all_scopes,
+        default=default_scopes,
         help_text="What the key may do, within its owner's role.",
     )
 

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cleanroom.errors import ServiceError
-from cleanroom.tenants.models import ApiToken, Membership, Role, Scope, Tenant, all_scopes, hash_token_key
+from cleanroom.tenants.models import ApiToken, Membership, Role, Scope, Tenant, default_scopes, hash_token_key
 
 # The longest expiry a token created by self-service may have, in days (ten years).
 TOKEN_MAX_EXPIRY_DAYS = 3650
@@ -47,8 +47,8 @@ def api_token_create(
 ) -> tuple[ApiToken, str]:
     """Create a token and return it with its plain key, which is never stored and cannot be shown again.
     `expires_in_days`: the key stops working after that many days; None: it never expires. `scopes`: what it may
-    do within its owner's role; None: everything the role allows."""
-    scopes = all_scopes() if scopes is None else sorted(set(scopes), key=Scope.values.index)
+    do within its owner's role; None: everything the role allows except revealing pseudonyms."""
+    scopes = default_scopes() if scopes is None else sorted(set(scopes), key=Scope.values.index)
     if not scopes or not set(scopes) <= set(Scope.values):
         raise ServiceError(
             "invalid_input", f"scopes must be a non-empty list of {', '.join(Scope.values)}.", status_code=400

@@ -54,6 +54,8 @@
       }
       const body = {content: question, top_k: Number($('top_k').value) || 5, stream: true};
       if ($('model')) body.model = $('model').value;
+      const reveal = form.elements.reveal && form.elements.reveal.value === '1';
+      if (reveal) body.reveal = true;  // "show names": the streamed tokens come with real values too
       const res = await fetch(form.dataset.conversationsUrl + '/' + id + '/messages', {
         method: 'POST', credentials: 'same-origin', headers, body: JSON.stringify(body),
       });
@@ -92,7 +94,7 @@
         }
       }
       // The checked answer (it may abstain and replace the streamed text), its citations and the feedback form.
-      window.location.assign(form.dataset.askUrl + '?c=' + id);
+      window.location.assign(form.dataset.askUrl + '?c=' + id + (reveal ? '&reveal=1' : ''));
     } catch (err) {
       showError('The connection was lost before the answer was complete; try again.');
     } finally {
