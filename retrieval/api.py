@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.http import StreamingHttpResponse
@@ -82,6 +82,16 @@ def answer_payload(answer: Answer, revealer: Revealer | None = None) -> dict[str
     }
 
 
+R = TypeVar("R", Response, StreamingHttpResponse)
+
+
+def private(response: R, revealer: Revealer | None) -> R:
+    """A response that shows real values is not for any cache, the browser's or a proxy's."""
+    if revealer is not None:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
 def request_revealer(request: Request, reveal: bool) -> Revealer | None:
     """The response's Revealer when the client asked for real values (403 if it may not), else None: pseudonyms."""
     if not reveal:
@@ -153,13 +163,13 @@ class QueryApi(APIView):
         )
         stream = answer_stream(prepared=prepared, user=request_actor(request))
         if data["stream"]:
-            return event_stream_response(_query_events(stream, revealer))
+            return private(event_stream_response(_query_events(stream, revealer)), revealer)
         *_, answer = stream
         assert isinstance(answer, Answer)
         payload = answer_payload(answer, revealer)
         if revealer is not None:
             revealer.finish()
-        return Response(payload)
+        return private(Response(payload), revealer)
 
 
 class SearchInputSerializer(serializers.Serializer):
@@ -352,7 +362,7 @@ class ConversationDetailApi(APIView):
         payload = conversation_payload(conversation, messages, revealer)
         if revealer is not None:
             revealer.finish(conversation_id=str(conversation.pk))
-        return Response(payload)
+        return private(Response(payload), revealer)
 
     @extend_schema(responses={204: None}, description="Deletes the conversation and its messages.")
     def delete(self, request: Request, conversation_id: str) -> Response:
@@ -421,13 +431,13 @@ class ConversationMessagesApi(APIView):
         )
         stream = turn_stream(turn=turn, user=user)
         if data["stream"]:
-            return event_stream_response(_turn_events(turn, stream, revealer))
+            return private(event_stream_response(_turn_events(turn, stream, revealer)), revealer)
         *_, result = stream
         assert isinstance(result, TurnResult)
         payload = turn_payload(result, revealer)
         if revealer is not None:
             revealer.finish(conversation_id=str(turn.conversation.pk), message_id=result.answer_message.pk)
-        return Response(payload, status=status.HTTP_201_CREATED)
+        return private(Response(payload, status=status.HTTP_201_CREATED), revealer)
 
 
 class AnswerFeedbackApi(APIView):

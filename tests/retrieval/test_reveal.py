@@ -97,7 +97,7 @@ def test_reveal_shows_the_name_in_answer_and_citations_and_audits_once_without_t
     assert body["answer"] == plain["answer"].replace(token, NAME)
     assert [c["snippet"] for c in body["citations"]] == [c["snippet"].replace(token, NAME) for c in plain["citations"]]
     assert any(NAME in c["snippet"] for c in body["citations"]) and not TOKEN.search(json.dumps(body))
-    assert body["revealed"] == 1
+    assert body["revealed"] == 1 and revealed["Cache-Control"] == "no-store"
 
     (event,) = _reveal_events()
     entry = VaultEntry.objects.get(tenant=alice.tenant, token=token)
