@@ -2,6 +2,7 @@
 
     python -m bench.load --token crk_... [--url http://127.0.0.1:8000] [--clients 1,10] [--seconds 30]
                          [--contention 8] [--fault 'COMMAND@SECONDS' ...] [--settle 600]
+                         [--bulk 40 [--bulk-token crk_...]]
 
 Each client loops for `--seconds` over a weighted mix (search 50 %, query 20 %, streamed query 20 %, upload 10 %;
 each upload is a small new text file). Prints, per concurrency level and endpoint: requests, errors by status,
@@ -13,6 +14,11 @@ instance with CLEANROOM_API_RATE=off CLEANROOM_ANSWER_RATE=off, or its rate limi
 Faults: each `--fault` runs the operator's shell command that many seconds into every level (a SIGKILL of the
 worker's pool child, a broker or database restart); with `--settle N` the run then waits up to N seconds for every
 upload the service accepted to end, and fails unless each was indexed exactly once (one `indexed` step, chunks).
+
+Bulk ingestion: with `--bulk N`, each level also starts, beside the clients, one uploader that sends N documents of
+about 4,000 characters each as fast as the service accepts them (with `--bulk-token`, as another tenant's editor: the
+fairness case), so the clients' searches, questions and small uploads run while the worker is busy with a backlog.
+The level reports how many of the bulk documents were indexed by its end; `--settle` checks them too.
 """
 
 from __future__ import annotations
@@ -42,6 +48,11 @@ QUESTIONS = [
 SEARCHES = ["annual leave", "notice period", "travel hotel", "overtime approval", "security badge"]
 MIX = [("search", 50), ("query", 20), ("query_stream", 20), ("upload", 10)]
 MAX_CLIENTS = 50
+MAX_BULK = 500
+_WORDS = (
+    "policy staff leave travel approval record office canteen security badge visitor contract review budget "
+    "training safety shift overtime reimbursement laptop network password audit supplier invoice quarterly"
+).split()
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -55,6 +66,7 @@ class Results:
     first_token: list[float] = field(default_factory=list)
     statuses: dict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     uploads: list[str] = field(default_factory=list)  # ids of accepted uploads (202)
+    bulk: list[str] = field(default_factory=list)  # ids of the accepted bulk documents
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(
@@ -81,6 +93,15 @@ class Client:
             request.add_header("Content-Type", content_type)
         return request
 
+    def upload_request(self, text: str) -> urllib.request.Request:
+        boundary = uuid.uuid4().hex
+        data = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="note.txt"\r\n\r\n'.encode()
+            + text.encode()
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        return self._send("/api/v1/documents", data, f"multipart/form-data; boundary={boundary}")
+
     def get(self, path: str) -> dict:
         with urllib.request.urlopen(self._send(path, None, ""), timeout=30) as response:  # noqa: S310 - loopback
             return json.loads(response.read())
@@ -94,14 +115,8 @@ class Client:
             body = {"question": random.choice(QUESTIONS), "stream": endpoint == "query_stream"}
             request = self._send("/api/v1/query", json.dumps(body).encode(), "application/json")
         else:
-            boundary = uuid.uuid4().hex
-            text = f"Load test note {uuid.uuid4()}: the canteen opens at 8:00 and closes at 15:00.".encode()
-            data = (
-                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="note.txt"\r\n\r\n'.encode()
-                + text
-                + f"\r\n--{boundary}--\r\n".encode()
-            )
-            request = self._send("/api/v1/documents", data, f"multipart/form-data; boundary={boundary}")
+            text = f"Load test note {uuid.uuid4()}: the canteen opens at 8:00 and closes at 15:00."
+            request = self.upload_request(text)
         began = time.monotonic()
         first = None
         document_id = ""
@@ -124,7 +139,57 @@ class Client:
         return status, time.monotonic() - began, first, document_id
 
 
-def run_mix(client: Client, clients: int, seconds: float, faults: Sequence[tuple[str, float]] = ()) -> Results:
+def bulk_text(rng: random.Random, n: int) -> str:
+    """A document of about 4,000 characters: ten paragraphs of policy-like words, new on every call (the service
+    answers an upload it already holds with 200, not 202)."""
+    nonce = uuid.uuid4().hex[:8]
+    paragraphs = [
+        f"Section {i + 1} of bulk document {n} ({nonce}). " + " ".join(rng.choice(_WORDS) for _ in range(55)) + "."
+        for i in range(10)
+    ]
+    return "\n\n".join(paragraphs)
+
+
+def upload_bulk(client: Client, count: int, results: Results, deadline: float) -> None:
+    """Send `count` documents one after another (the backlog a bulk import makes), stopping at the deadline."""
+    rng = random.Random(count)
+    for n in range(count):
+        if time.monotonic() >= deadline:
+            break
+        began = time.monotonic()
+        try:
+            with urllib.request.urlopen(client.upload_request(bulk_text(rng, n)), timeout=300) as response:  # noqa: S310
+                body = response.read()
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            exc.read()
+            status = exc.code
+        except (urllib.error.URLError, TimeoutError, ConnectionError):
+            status = 0
+        with results.lock:
+            results.statuses["bulk_upload"][status] += 1
+            if status == 202:
+                results.bulk.append(json.loads(body)["id"])
+                results.latencies["bulk_upload"].append(time.monotonic() - began)
+
+
+def indexed_count(client: Client, ids: Sequence[str]) -> int:
+    count = 0
+    for document_id in ids:
+        try:
+            count += client.get(f"/api/v1/documents/{document_id}")["status"] == "indexed"
+        except (urllib.error.URLError, TimeoutError, ConnectionError):
+            pass
+    return count
+
+
+def run_mix(
+    client: Client,
+    clients: int,
+    seconds: float,
+    faults: Sequence[tuple[str, float]] = (),
+    bulk: tuple[Client, int] | None = None,
+) -> Results:
     results = Results()
     started = time.monotonic()
     deadline = started + seconds
@@ -144,6 +209,8 @@ def run_mix(client: Client, clients: int, seconds: float, faults: Sequence[tuple
 
     threads = [threading.Thread(target=loop, daemon=True) for _ in range(clients)]
     threads += [threading.Thread(target=inject, args=fault, daemon=True) for fault in faults]
+    if bulk:
+        threads.append(threading.Thread(target=upload_bulk, args=(*bulk, results, deadline), daemon=True))
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -151,7 +218,7 @@ def run_mix(client: Client, clients: int, seconds: float, faults: Sequence[tuple
     return results
 
 
-def settle(client: Client, ids: Sequence[str], seconds: float) -> bool:
+def settle(client: Client, ids: Sequence[str], seconds: float, label: str) -> bool:
     """Wait for every accepted upload to end, then check each was indexed exactly once. True: all were."""
     deadline = time.monotonic() + seconds
     pending = set(ids)
@@ -175,8 +242,9 @@ def settle(client: Client, ids: Sequence[str], seconds: float) -> bool:
     failed = Counter((d.get("error") or {}).get("code", "?") for d in final.values() if d["status"] == "failed")
     twice = len([d for d in final.values() if sum(s["status"] == "indexed" for s in d["steps"]) > 1])
     print(
-        f"\naccepted uploads: {len(ids)}; indexed exactly once: {len(indexed_once)}; indexed more than once: {twice};"
-        f" failed: {dict(failed) or 0}; not finished after {seconds:.0f} s: {len(pending)}"
+        f"\n{label} accepted uploads: {len(ids)}; indexed exactly once: {len(indexed_once)};"
+        f" indexed more than once: {twice}; failed: {dict(failed) or 0};"
+        f" not finished after {seconds:.0f} s: {len(pending)}"
     )
     return len(indexed_once) == len(ids)
 
@@ -185,7 +253,7 @@ def report(results: Results, clients: int, seconds: float) -> None:
     total = sum(sum(c.values()) for c in results.statuses.values())
     print(f"\n{clients} client(s), {seconds:.0f} s: {total} requests, {total / seconds:.1f}/s")
     print(f"  {'endpoint':<14}{'ok':>6}  {'errors by status':<22}{'p50 s':>8}{'p95 s':>8}")
-    for endpoint, _ in MIX:
+    for endpoint in [name for name, _ in MIX] + (["bulk_upload"] if "bulk_upload" in results.statuses else []):
         statuses = results.statuses.get(endpoint, Counter())
         latencies = results.latencies.get(endpoint, [])
         errors = ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items()) if not 200 <= s < 300) or "-"
@@ -249,6 +317,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "\"pkill -9 -f 'celery.*worker' -n@20\"",
     )
     parser.add_argument(
+        "--bulk", type=int, default=0, help=f"documents a bulk uploader sends in each level (<= {MAX_BULK})"
+    )
+    parser.add_argument(
+        "--bulk-token", default="", help="the bulk uploader's token (default: --token), e.g. another tenant's"
+    )
+    parser.add_argument(
         "--settle", type=float, default=0, help="then wait up to this long for every accepted upload to be indexed"
     )
     args = parser.parse_args(argv)
@@ -257,6 +331,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     levels = [int(n) for n in args.clients.split(",") if n.strip()]
     if any(not 1 <= n <= MAX_CLIENTS for n in levels) or not 0 < args.seconds <= 600:
         parser.error(f"clients must be 1..{MAX_CLIENTS} and seconds 0..600")
+    if not 0 <= args.bulk <= MAX_BULK:
+        parser.error(f"--bulk must be 0..{MAX_BULK}")
     faults = []
     for fault in args.fault:
         command, _, at = fault.rpartition("@")
@@ -265,15 +341,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         faults.append((command, float(at)))
     random.seed(args.seed)
     client = Client(args.url.rstrip("/"), args.token)
+    bulk_client = Client(client.base, args.bulk_token or args.token)
     uploads: list[str] = []
+    bulk_uploads: list[str] = []
     for clients in levels:
-        results = run_mix(client, clients, args.seconds, faults)
+        results = run_mix(client, clients, args.seconds, faults, (bulk_client, args.bulk) if args.bulk else None)
         report(results, clients, args.seconds)
+        if results.bulk:
+            done = indexed_count(bulk_client, results.bulk)
+            print(f"  bulk: {len(results.bulk)} accepted, {done} indexed by the end of the level")
         uploads += results.uploads
+        bulk_uploads += results.bulk
     if args.contention:
         contention(client, min(args.contention, MAX_CLIENTS), args.searches, args.seconds)
-    if args.settle and not settle(client, uploads, args.settle):
-        return 1
+    if args.settle:
+        settled = settle(client, uploads, args.settle, "the clients'")
+        if bulk_uploads:
+            settled = settle(bulk_client, bulk_uploads, args.settle, "bulk") and settled
+        if not settled:
+            return 1
     return 0
 
 

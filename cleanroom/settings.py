@@ -455,8 +455,13 @@ INGEST_MAX_EXTRACT_SECONDS = env_float("CLEANROOM_INGEST_MAX_EXTRACT_SECONDS", 1
 # A database that is down answers a JSON 503 within seconds (cleanroom/middleware.py), not after the kernel's TCP
 # connect timeout (minutes).
 DB_CONNECT_TIMEOUT = env_int("CLEANROOM_DB_CONNECT_TIMEOUT", 3, minimum=1)
+# A restart refuses connections for about a second (0.6 s idle here, more under load): new connections wait that
+# long (cleanroom/pgbackend) instead of answering 503; a database that stays down still answers 503 within ~1 s.
+DB_CONNECT_RETRY_SECONDS = env_float("CLEANROOM_DB_CONNECT_RETRY_SECONDS", 1.0)
 for _database in DATABASES.values():
     _database.setdefault("OPTIONS", {}).setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        _database["ENGINE"] = "cleanroom.pgbackend"
 # The broker too: an upload enqueues after its commit, and a broker that does not answer must not hold the request
 # (the document stays queued; the sweep sends it again).
 CELERY_BROKER_CONNECTION_TIMEOUT = env_float("CLEANROOM_BROKER_CONNECT_TIMEOUT", 2.0)

@@ -5,11 +5,13 @@ connections and never answers (a hung server)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -20,8 +22,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection, connections
 
+from cleanroom.pgbackend.base import DatabaseWrapper
 from ingestion.models import Chunk, Document
 from ingestion.sweep import documents_requeue_stuck
 from tests.conftest import make_actor
@@ -170,3 +173,73 @@ def test_upload_while_broker_down_is_accepted_then_indexed_once_and_missing_mode
         )
         assert status == 503 and kind.startswith("application/json"), answer
         assert answer["error"]["code"] == "model_unavailable" and elapsed < 5
+
+
+@contextmanager
+def _database_back_after(delay: float) -> Iterator[int]:
+    """A TCP port that refuses connections for `delay` seconds (a database restarting), then forwards each one to
+    the test database's own socket (the database back up)."""
+    port = _free_port()
+    target = str(Path(connection.settings_dict["HOST"]) / f".s.PGSQL.{connection.settings_dict['PORT']}")
+    stop = threading.Event()
+
+    def pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def serve() -> None:
+        time.sleep(delay)
+        with socket.socket() as listener:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", port))
+            listener.listen(8)
+            listener.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    client, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                upstream = socket.socket(socket.AF_UNIX)
+                upstream.connect(target)
+                for a, b in ((client, upstream), (upstream, client)):
+                    threading.Thread(target=pump, args=(a, b), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+@pytest.mark.django_db
+def test_a_database_restarting_is_waited_for_briefly_not_answered_503(settings):
+    """A restart refuses connections for about a second: a new connection tries again for
+    DB_CONNECT_RETRY_SECONDS (cleanroom/pgbackend) instead of failing the request at once."""
+    backend = type(connections["default"])  # the project's backend, as every alias uses it
+    assert backend is DatabaseWrapper
+    params = {**connection.settings_dict, "HOST": "127.0.0.1", "CONN_MAX_AGE": 0}
+    settings.DB_CONNECT_RETRY_SECONDS = 2.0
+    with _database_back_after(0.6) as port:
+        wrapper = backend({**params, "PORT": str(port)}, alias="restarting")
+        began = time.monotonic()
+        wrapper.ensure_connection()
+        try:
+            with wrapper.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                assert cursor.fetchone() == (1,)
+        finally:
+            wrapper.close()
+        assert 0.5 < time.monotonic() - began < 2.0
+    # Down for longer than the retry: the error comes (the middleware's 503), within the retry budget.
+    settings.DB_CONNECT_RETRY_SECONDS = 0.5
+    with _database_back_after(5.0) as port:
+        wrapper = backend({**params, "PORT": str(port)}, alias="still-down")
+        began = time.monotonic()
+        with pytest.raises(OperationalError):
+            wrapper.ensure_connection()
+        assert time.monotonic() - began < 1.5
