@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db.backends.postgresql import base
 
@@ -23,7 +24,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
             started = time.monotonic()
             try:
                 return super().get_new_connection(conn_params)
-            except base.Database.OperationalError as exc:
+            except psycopg.OperationalError as exc:
                 # A connect that itself took long (a silent server: connect_timeout) is not retried either.
                 slow = time.monotonic() - started > 1.0
                 if slow or time.monotonic() + RETRY_INTERVAL > deadline or any(p in str(exc) for p in _PERMANENT):
