@@ -367,7 +367,9 @@ def support_check(
         union = set().union(*(passage_words[n] for n in valid)) if valid else set()
         coverage = len(words & union) / len(words) if words else 1.0
         similarity = max((row[1] for row in scored), default=-1.0)
-        numbers_present = all(word in union for word in words if _is_number(word))
+        # A paraphrase (high similarity) shares few words by definition: its numbers need only be in one sentence.
+        share = 0.0 if similarity >= MIN_SIMILARITY else MIN_NUMBER_CONTEXT
+        numbers_present = _numbers_in_context(words, [by_number[n] for n in valid], share)
         supported = (
             # A short sentence ("Yes.", "The password is <PASSWORD>.") must use only the passages' words.
             (words <= union)
@@ -378,6 +380,29 @@ def support_check(
             supported = False
         results.append(SentenceSupport(sentence, valid, round(coverage, 3), round(similarity, 3), supported))
     return results
+
+
+# Share of a sentence's other content words that the passage sentences holding its numbers must also hold.
+MIN_NUMBER_CONTEXT = 0.5
+
+
+def _numbers_in_context(words: set[str], passages: list[Passage], share: float) -> bool:
+    """Every number of the answer sentence in one passage sentence (or two neighbouring ones) that is about the same
+    thing: shares at least `share` of the sentence's other content words. A number found anywhere in the passages let
+    "2 first-aid trained employees per shift" pass on "gate 2", and "three days" pass for "two consecutive days"
+    on the next sentence's "three days"."""
+    numbers = {word for word in words if _is_number(word)}
+    if not numbers:
+        return True
+    others = words - numbers
+    for passage in passages:
+        sentences = list(passage.sentences)
+        windows = sentences + [f"{a} {b}" for a, b in zip(sentences, sentences[1:], strict=False)]
+        for window in windows:
+            held = content_words(window)
+            if numbers <= held and len(others & held) >= share * len(others):
+                return True
+    return False
 
 
 def _polarity_agrees(sentence: str, words: set[str], passages: list[Passage]) -> bool:

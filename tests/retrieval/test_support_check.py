@@ -103,3 +103,36 @@ def test_the_wrong_citation_is_rejected_and_an_uncited_sentence_finds_its_passag
     assert _supported("Claims are submitted within 15 days of returning [2].", CLAIMS, other) == [False]
     rows = support_check("Claims are submitted within 15 days of returning.", [other, _passage(3, *CLAIMS.sentences)])
     assert rows[0].supported and rows[0].cited == (3,)
+
+
+SAFETY = _passage(
+    1,
+    "Smoking is allowed only in the marked smoking zone near gate 2.",
+    "First-aid boxes are kept at every line, and an ambulance is available at the main gate around the clock.",
+    "Forklift licences are renewed every two years.",
+)
+SICK = _passage(
+    1,
+    "No more than three days of casual leave may be taken at a stretch.",
+    "Sick leave is ten days a year and accumulates up to a maximum of sixty days.",
+    "A medical certificate from a registered doctor is required when sick leave exceeds two consecutive days.",
+)
+
+
+def test_a_number_from_a_sentence_about_something_else_is_rejected():
+    # "2" is in the passage, but only as the gate's number: the answer gives it to a question the passage leaves open.
+    assert _supported("There are 2 first-aid trained employees per shift [1].", SAFETY) == [False]
+    assert _supported("A doctor's certificate is needed when sick leave exceeds three days [1].", SICK) == [False]
+
+
+def test_a_number_with_its_own_sentence_passes_written_differently():
+    assert _supported("A forklift licence must be renewed every 2 years [1].", SAFETY) == [True]
+    assert _supported("You need a medical certificate after 2 consecutive days of sick leave [1].", SICK) == [True]
+    assert _supported("Sick leave accumulates to at most sixty days, ten a year [1].", SICK) == [True]
+
+
+def test_a_paraphrase_needs_its_numbers_in_one_sentence_only():
+    answer = "Fathers can stay home for 5 days after their baby arrives [1]."
+    assert _supported(answer, PATERNITY, similarities=[{1: 0.75}]) == [True]
+    split = "Fathers get 5 days within 3 months [1]."  # both numbers exist, in neighbouring sentences: one window
+    assert _supported(split, PATERNITY, similarities=[{1: 0.75}]) == [True]
