@@ -217,6 +217,7 @@ class Outcome:
     ttft_s: float | None
     detail: str = ""
     top_cosine: float | None = None  # the service's best retrieved chunk (for the relevance floor)
+    stage: str = ""  # the service's answer path: where a miss was lost (see `diagnose`)
 
 
 def setup_django(database: str) -> None:
@@ -259,7 +260,35 @@ def ingest(qa: QASet) -> tuple[Any, str, dict[str, str]]:
     return membership.tenant, key, names
 
 
-def ask_service(client: Any, question: str, model: str | None, names: dict[str, str]) -> Outcome:
+def diagnose(question: Question, prepared: Any, names: dict[str, str], model_text: str, reason: str) -> str:
+    """Which stage lost an answerable question: retrieval (no retrieved chunk of the answering document holds the
+    expected words), floor (it did, below the relevance floor), context (the prompt's passages leave the words
+    out), model (declined or answered wrongly with the answer in front of it), support (the check rejected an answer
+    that was right). `prepared` is the service's own preparation of the question, rebuilt (it is deterministic)."""
+    if question.kind != "answerable":
+        return reason or "answered"
+
+    def holds(text: str, document_id: str) -> bool:
+        in_document = names.get(document_id, "") in question.documents
+        return in_document and (matches(text, question.expect) if question.expect else True)
+
+    if not any(holds(c.text, c.document_id) for c in prepared.retrieved):
+        return "retrieval"
+    if not any(holds(c.text, c.document_id) for c in prepared.relevant):
+        return "floor"
+    if not any(holds(p.text, p.chunk.document_id) for p in prepared.passages):
+        return "context"
+    right = matches(model_text, question.expect) if question.expect else True
+    if reason == "model_declined":
+        return "model declined"
+    if reason == "unsupported":
+        return "support rejected a right answer" if right else "support (wrong answer caught)"
+    return "ok" if right else "model wrong"
+
+
+def ask_service(
+    client: Any, question: str, model: str | None, names: dict[str, str], explain: Callable[[Any, str, str], str]
+) -> Outcome:
     payload: dict[str, Any] = {"question": question, "top_k": 5, "stream": True}
     if model:
         payload["model"] = model
@@ -283,11 +312,15 @@ def ask_service(client: Any, question: str, model: str | None, names: dict[str, 
     # Why it abstained, and the scores behind it, are in the answer's audit entry (not in the API's answer).
     details = AuditEvent.objects.filter(action="query.answered").latest("id").details
     scores = ",".join(f"{s:.2f}" for s in details.get("retrieved_scores", [])[:3])
-    detail = f"{details.get('abstain_reason') or 'answered'}; cos {scores}; support {details.get('support')}"
+    detail = (
+        f"{details.get('abstain_reason') or 'answered'}; cos {scores}; {len(details.get('prompt_chunk_ids', []))} "
+        f"passages; support {details.get('support')}"
+    )
     if final["abstained"] and streamed:
         detail += f"; model said {' '.join(''.join(streamed).split())[:200]!r}"
     top = max(details.get("retrieved_scores") or [0.0])
-    return Outcome(final["answer"], bool(final["abstained"]), cited, latency, first, detail, top)
+    stage = explain(details, "".join(streamed), details.get("abstain_reason") or "")
+    return Outcome(final["answer"], bool(final["abstained"]), cited, latency, first, detail, top, stage)
 
 
 class Naive:
@@ -360,6 +393,7 @@ def main() -> None:
     parser.add_argument("--eval", type=Path, default=EVAL, help="the shared evaluation folder (for --set scifact)")
     parser.add_argument("--model", default=None, help="a model id (default: the configured default model)")
     parser.add_argument("--limit", type=int, default=0, help="at most this many questions of each kind (quick look)")
+    parser.add_argument("--ids", default="", help="only these question ids, comma-separated (looking at misses)")
     parser.add_argument("--skip-naive", action="store_true", help="the service only (while tuning)")
     parser.add_argument("--json", action="store_true", help="one JSON object on the last line")
     parser.add_argument("-v", "--verbose", action="store_true", help="every question with both answers")
@@ -379,6 +413,9 @@ def main() -> None:
     chosen = [
         q for half in ("tune", "check") for q in qa.questions if args.half in (half, "all") and halves[q.id] == half
     ]
+    if args.ids:
+        wanted = set(args.ids.split(","))
+        chosen = [q for q in chosen if q.id in wanted]
     if args.limit:
         taken: dict[str, int] = defaultdict(int)
         kept = []
@@ -388,7 +425,7 @@ def main() -> None:
                 taken[question.kind] += 1
         chosen = kept
     started = time.perf_counter()
-    _, key, names = ingest(qa)
+    tenant, key, names = ingest(qa)
     print(
         f"{qa.name}: {len(qa.documents)} documents ingested in {time.perf_counter() - started:.0f} s; "
         f"{len(chosen)} questions ({args.half} half)"
@@ -396,18 +433,32 @@ def main() -> None:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     naive = None if args.skip_naive else Naive(qa, args.model)
+    from cleanroom import rls
+    from retrieval.services import question_prepare
+
+    current: dict[str, Question] = {}
+
+    def explain(details: dict[str, Any], model_text: str, reason: str) -> str:
+        if not args.verbose or "q" not in current:
+            return ""
+        with rls.tenant_scope(tenant):
+            prepared = question_prepare(tenant=tenant, question=current["q"].question, top_k=5, model=args.model)
+        assert [c.chunk_id for c in prepared.retrieved] == details["retrieved_chunk_ids"], "not deterministic"
+        return diagnose(current["q"], prepared, names, model_text, reason)
+
     # One question first, so that no question pays for loading the model (both sides share it).
-    ask_service(client, "What is this about?", args.model, names)
+    ask_service(client, "What is this about?", args.model, names, explain)
 
     # Each question goes to both sides before the next one, so that a run stopped early still compares like with
     # like (alternating costs llama.cpp's cached system-prompt prefix, which changes latency, not answers).
     results: dict[str, list[tuple[Question, Outcome, dict[str, bool]]]] = {"service": [], "naive": []}
     sides: list[tuple[str, Callable[[str], Outcome]]] = [
-        ("service", lambda q: ask_service(client, q, args.model, names))
+        ("service", lambda q: ask_service(client, q, args.model, names, explain))
     ]
     if naive:
         sides.append(("naive", naive.ask))
     for question in chosen:
+        current["q"] = question
         for side, ask in sides:
             outcome = ask(question.question)
             verdict = judge(question, outcome)
@@ -419,7 +470,8 @@ def main() -> None:
                 flush=True,
             )
             if args.verbose:
-                reason = f" [{outcome.detail}]" if outcome.detail else ""
+                stage = f" stage: {outcome.stage};" if outcome.stage else ""
+                reason = f"{stage} [{outcome.detail}]" if outcome.detail else ""
                 print(f"    {reason} {' '.join(outcome.text.split())[:300]!r}", flush=True)
 
     model = args.model or settings.LLM_MODEL
@@ -440,6 +492,14 @@ def main() -> None:
         }
         print_table(f"{qa.name}, {group} half, model {model}", report[group])
     print_floors([row for row in results["service"] if halves[row[0].id] == "tune"])
+    if args.verbose:
+        lost = [(q.id, o.stage) for q, o, v in results["service"] if q.kind == "answerable" and not v["right_cited"]]
+        stages: dict[str, list[str]] = defaultdict(list)
+        for question_id, stage in lost:
+            stages[stage or "?"].append(question_id)
+        print("\nservice misses on answerable questions, by the stage that lost them:")
+        for stage, ids in sorted(stages.items()):
+            print(f"  {stage:<34}{len(ids):>3}  {' '.join(ids)}")
     if args.json:
         digest = hashlib.sha256(json.dumps([q.id for q in chosen]).encode()).hexdigest()[:12]
         extra = {"tune": report["tune"], "check": report["check"]} if args.half == "all" else {}
