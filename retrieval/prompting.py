@@ -367,8 +367,10 @@ def support_check(
         union = set().union(*(passage_words[n] for n in valid)) if valid else set()
         coverage = len(words & union) / len(words) if words else 1.0
         similarity = max((row[1] for row in scored), default=-1.0)
-        # A paraphrase (high similarity) shares few words by definition: its numbers need only be in one sentence.
-        share = 0.0 if similarity >= MIN_SIMILARITY else MIN_NUMBER_CONTEXT
+        # A paraphrase (backed by similarity alone) shares few words by definition: its numbers need only be in one
+        # sentence. A sentence that shares most of its words must hold them where those words are.
+        paraphrase = coverage < MIN_COVERAGE and similarity >= MIN_SIMILARITY
+        share = 0.0 if paraphrase else MIN_NUMBER_CONTEXT
         numbers_present = _numbers_in_context(words, [by_number[n] for n in valid], share)
         supported = (
             # A short sentence ("Yes.", "The password is <PASSWORD>.") must use only the passages' words.

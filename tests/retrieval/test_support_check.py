@@ -123,6 +123,9 @@ def test_a_number_from_a_sentence_about_something_else_is_rejected():
     # "2" is in the passage, but only as the gate's number: the answer gives it to a question the passage leaves open.
     assert _supported("There are 2 first-aid trained employees per shift [1].", SAFETY) == [False]
     assert _supported("A doctor's certificate is needed when sick leave exceeds three days [1].", SICK) == [False]
+    # Similar in meaning to the certificate sentence, and most of its words are there: still not its number.
+    wrong = "After three days off sick, you need a doctor's certificate [1]."
+    assert _supported(wrong, SICK, similarities=[{1: 0.8}]) == [False]
 
 
 def test_a_number_with_its_own_sentence_passes_written_differently():
