@@ -210,6 +210,26 @@ def evaluate(tenant, queries: list[dict], qrels, doc_map: dict[str, str], option
     return {mode: {name: round(value / n, 4) for name, value in values.items()} for mode, values in sums.items()}
 
 
+def dump_rankings(tenant, queries: list[dict], doc_map: dict[str, str], path: Path, depth: int) -> None:  # noqa: ANN001
+    """Each query's dense and lexical chunk rankings, `depth` deep, with their scores and corpus ids, as JSON lines:
+    fusion can then be tuned offline on train without searching again."""
+    from ingestion.embeddings import embed
+    from retrieval.search import question_redact
+    from retrieval.selectors import chunk_search
+
+    with path.open("w", encoding="utf-8") as out:
+        for query in queries:
+            redacted = question_redact(tenant=tenant, question=query["text"])
+            vector = embed([redacted])[0]
+            row: dict = {"_id": query["_id"]}
+            for mode, score in (("dense", "score"), ("lexical", "rank_score")):
+                found = chunk_search(
+                    tenant=tenant, query=redacted, query_vector=vector, mode=mode, k=depth, per_document=None
+                )
+                row[mode] = [[c.chunk_id, doc_map.get(c.document_id, ""), getattr(c, score)] for c in found]
+            out.write(json.dumps(row) + "\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", type=Path, required=True, help="folder with corpus.jsonl, queries, qrels")
@@ -227,6 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--weights", default="1,1", help="RRF weights dense,lexical")
     parser.add_argument("--k1", type=float, default=None, help="BM25 k1 (default: product's)")
     parser.add_argument("--b", type=float, default=None, help="BM25 b (default: product's)")
+    parser.add_argument("--dump", type=Path, help="write each query's dense and lexical rankings here (JSON lines)")
     parser.add_argument(
         "--workers", type=int, default=0, help="ingest through a real Celery worker with N processes (default: eager)"
     )
@@ -260,6 +281,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         doc_map = ingest(tenant, corpus, log, workers=options.workers)
         log(f"{len(doc_map)} documents indexed ({time.perf_counter() - started:.0f} s)")
         log(f"{len(queries)} {options.split} queries; k1 {options.k1}, b {options.b}, RRF k {options.rrf_k}")
+        if options.dump:
+            dump_rankings(tenant, queries, doc_map, options.dump, depth=RECALL_CHUNKS)
+            log(f"rankings of {len(queries)} queries written to {options.dump}")
+            return 0
         results = evaluate(tenant, queries, qrels, doc_map, options, log)
     finally:
         if not options.keep:

@@ -11,7 +11,16 @@ from django.db import connections, router, transaction
 from cleanroom.tenants.models import Tenant
 from ingestion.embeddings import embed
 from ingestion.models import Chunk
-from retrieval.fusion import BM25_B, BM25_K1, RRF_K, bm25_idf, rrf_fuse, sql_identifier, tsquery_any
+from retrieval.fusion import (
+    BM25_B,
+    BM25_K1,
+    RRF_K,
+    bm25_idf,
+    cap_per_group,
+    rrf_fuse_grouped,
+    sql_identifier,
+    tsquery_any,
+)
 
 SearchMode = Literal["hybrid", "dense", "lexical"]
 SEARCH_MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
@@ -23,6 +32,12 @@ HYBRID_DEPTH = 100
 EXACT_SCAN_MAX_CHUNKS = 10_000
 # Chunks scored by the first, pruning pass of BM25 (see _lexical_ranking).
 SEED_CANDIDATES = 1000
+# Chunks of one document among the results: a document with several matching chunks would otherwise crowd others
+# out of the top k (and out of a question's context); a second one is kept for an answer that runs across a
+# chunk boundary.
+PER_DOCUMENT = 2
+# A single ranking (dense or lexical) with a per-document cap is read this many times k deep.
+SINGLE_DEPTH_FACTOR = 3
 
 
 @dataclass(frozen=True)
@@ -60,8 +75,8 @@ def _lexicon(cursor: Any, tenant_id: int) -> _Lexicon:
     return _Lexicon(chunks=int(row[0]), total_length=int(row[1])) if row else _Lexicon(0, 0)
 
 
-def _dense_ranking(cursor: Any, *, tenant_id: int, vector: str, n: int, tenant_chunks: int) -> list[int]:
-    """The tenant's n nearest chunks, exactly.
+def _dense_ranking(cursor: Any, *, tenant_id: int, vector: str, n: int, tenant_chunks: int) -> list[tuple[int, int]]:
+    """The tenant's n nearest chunks (id, document id), exactly.
 
     The HNSW graph is shared by all tenants. For a small tenant, a filtered graph walk could give up before it met
     n of its chunks, so it is scanned exactly instead (cheap at that size); adding 0 to the distance keeps the
@@ -70,10 +85,11 @@ def _dense_ranking(cursor: Any, *, tenant_id: int, vector: str, n: int, tenant_c
     """
     if tenant_chunks <= EXACT_SCAN_MAX_CHUNKS:
         cursor.execute(
-            "SELECT id FROM ingestion_chunk WHERE tenant_id = %s ORDER BY (embedding <=> %s::vector) + 0 LIMIT %s",
+            "SELECT id, document_id FROM ingestion_chunk WHERE tenant_id = %s "
+            "ORDER BY (embedding <=> %s::vector) + 0 LIMIT %s",
             [tenant_id, vector, n],
         )
-        return [row[0] for row in cursor.fetchall()]
+        return [(row[0], row[1]) for row in cursor.fetchall()]
     ef_search = min(max(40, 2 * n), 1000)
     # One round trip: the scan may visit about as many tuples as the tenant's share of the table makes necessary.
     cursor.execute(
@@ -87,12 +103,12 @@ def _dense_ranking(cursor: Any, *, tenant_id: int, vector: str, n: int, tenant_c
         [str(ef_search), ef_search, tenant_chunks, tenant_chunks],
     )
     cursor.execute(
-        "SELECT id, embedding <=> %s::vector AS distance FROM ingestion_chunk WHERE tenant_id = %s "
+        "SELECT id, document_id, embedding <=> %s::vector AS distance FROM ingestion_chunk WHERE tenant_id = %s "
         "ORDER BY distance LIMIT %s",
         [vector, tenant_id, n],
     )
     # relaxed_order may return rows slightly out of order.
-    return [row[0] for row in sorted(cursor.fetchall(), key=lambda row: row[1])]
+    return [(row[0], row[1]) for row in sorted(cursor.fetchall(), key=lambda row: row[2])]
 
 
 def _column(lexeme: str) -> str:
@@ -218,6 +234,15 @@ def _load(cursor: Any, *, tenant_id: int, ids: list[int], vector: str | None) ->
     }
 
 
+def _documents_of(cursor: Any, *, tenant_id: int, ids: list[int]) -> dict[int, int]:
+    if not ids:
+        return {}
+    cursor.execute(
+        "SELECT id, document_id FROM ingestion_chunk WHERE tenant_id = %s AND id = ANY(%s)", [tenant_id, ids]
+    )
+    return dict(cursor.fetchall())
+
+
 def chunk_search(
     *,
     tenant: Tenant,
@@ -229,12 +254,13 @@ def chunk_search(
     rrf_k: int = RRF_K,
     weights: tuple[float, float] = (1.0, 1.0),
     bm25_params: tuple[float, float] = (BM25_K1, BM25_B),
+    per_document: int | None = PER_DOCUMENT,
 ) -> list[ScoredChunk]:
-    """The tenant's k best chunks for a (redacted) question.
+    """The tenant's k best chunks for a (redacted) question, at most `per_document` of one document (None: any).
 
     hybrid (the default) fuses the dense and the BM25 ranking, each taken `depth` deep, by reciprocal rank fusion
-    (`weights` = dense, lexical); `bm25_params` = (k1, b). Without a query text only the dense side can run;
-    without a vector the question is embedded here.
+    of documents (`weights` = dense, lexical; see rrf_fuse_grouped); `bm25_params` = (k1, b). Without a query text
+    only the dense side can run; without a vector the question is embedded here.
     """
     if mode not in SEARCH_MODES:
         raise ValueError(f"unknown search mode {mode!r}")
@@ -245,12 +271,14 @@ def chunk_search(
         if query_vector is None:
             query_vector = embed([query])[0]
         vector = _vector_literal(query_vector)
-    depth = max(k, depth if depth is not None else (HYBRID_DEPTH if mode == "hybrid" else k))
+    # A capped single ranking is read deeper than k, so that k chunks remain once a document's extras are dropped.
+    single = k if per_document is None else SINGLE_DEPTH_FACTOR * k
+    depth = max(k, depth if depth is not None else (HYBRID_DEPTH if mode == "hybrid" else single))
 
     connection = _connection()
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         lexicon = _lexicon(cursor, tenant.pk)
-        dense: list[int] = []
+        dense: list[tuple[int, int]] = []
         lexical: list[tuple[int, float]] = []
         if mode in ("dense", "hybrid"):
             # Chunks of documents indexed before the lexicon existed are still found: count them if it is empty.
@@ -262,12 +290,18 @@ def chunk_search(
                 cursor, tenant_id=tenant.pk, query=query, n=depth, lexicon=lexicon, k1=bm25_params[0], b=bm25_params[1]
             )
         bm25 = dict(lexical)
+        document_of = dict(dense)
+        missing = [chunk_id for chunk_id, _ in lexical if chunk_id not in document_of]
+        document_of.update(_documents_of(cursor, tenant_id=tenant.pk, ids=missing))
+        ranked: list[tuple[int, float]]
         if mode == "hybrid":
-            ranked = rrf_fuse([dense, [chunk_id for chunk_id, _ in lexical]], k=rrf_k, weights=weights)[:k]
+            lexical_ranking = [(chunk_id, document_of[chunk_id]) for chunk_id, _ in lexical if chunk_id in document_of]
+            ranked = rrf_fuse_grouped([dense, lexical_ranking], k=rrf_k, weights=weights, per_group=per_document)
         elif mode == "lexical":
-            ranked = lexical[:k]
+            ranked = cap_per_group([item for item in lexical if item[0] in document_of], document_of, per_document)
         else:
-            ranked = [(chunk_id, 0.0) for chunk_id in dense[:k]]
+            ranked = cap_per_group([(chunk_id, 0.0) for chunk_id, _ in dense], document_of, per_document)
+        ranked = ranked[:k]
         rows = _load(cursor, tenant_id=tenant.pk, ids=[chunk_id for chunk_id, _ in ranked], vector=vector)
 
     results = []

@@ -163,7 +163,9 @@ def _reference_bm25(tenant: Tenant, query: str, k1: float = 0.9, b: float = 0.4)
 
 @pytest.fixture
 def shared_table(db):
-    """A large tenant (3,000 chunks) sharing the table with a medium (150) and a tiny one (4)."""
+    """A large tenant (3,000 chunks) sharing the table with a medium (150) and a tiny one (4).
+
+    Each tenant's chunks are in one document: the searches here test the index, so they lift the per-document cap."""
     rng = np.random.default_rng(7)
     words = random.Random(7)
     big, medium, tiny = (Tenant.objects.create(slug=s, name=s, home_region="local") for s in ("big", "medium", "tiny"))
@@ -190,7 +192,7 @@ def _exact(tenant: Tenant, query: np.ndarray, k: int) -> list[int]:
 def test_small_tenant_gets_its_exact_nearest_neighbours(shared_table):
     tiny = shared_table["tiny"]
     for query in _unit(shared_table["rng"], 5):
-        found = chunk_search(tenant=tiny, query_vector=query, k=10, mode="dense")
+        found = chunk_search(tenant=tiny, query_vector=query, k=10, mode="dense", per_document=None)
         assert [c.chunk_id for c in found] == _exact(tiny, query, 10)
         assert [c.score for c in found] == sorted((c.score for c in found), reverse=True)
 
@@ -202,7 +204,9 @@ def test_tenant_walking_the_shared_hnsw_graph_keeps_its_recall(shared_table, mon
     hits = 0
     queries = _unit(shared_table["rng"], 10)
     for query in queries:
-        found = [c.chunk_id for c in chunk_search(tenant=medium, query_vector=query, k=10, mode="dense")]
+        found = [
+            c.chunk_id for c in chunk_search(tenant=medium, query_vector=query, k=10, mode="dense", per_document=None)
+        ]
         assert len(found) == 10
         assert set(found) <= set(Chunk.objects.filter(tenant=medium).values_list("id", flat=True))
         hits += len(set(found) & set(_exact(medium, query, 10)))
@@ -211,21 +215,21 @@ def test_tenant_walking_the_shared_hnsw_graph_keeps_its_recall(shared_table, mon
 
 def test_lexical_search_is_bm25_over_the_tenants_own_statistics(shared_table):
     tiny = shared_table["tiny"]
-    found = chunk_search(tenant=tiny, query="zebra common", k=10, mode="lexical")
+    found = chunk_search(tenant=tiny, query="zebra common", k=10, mode="lexical", per_document=None)
     reference = _reference_bm25(tiny, "zebra common")
     assert [c.chunk_id for c in found] == sorted(reference, key=lambda chunk_id: -reference[chunk_id])
     for chunk in found:
         assert chunk.bm25 == pytest.approx(reference[chunk.chunk_id], abs=1e-3)
         assert chunk.rank_score == chunk.bm25
     # The big tenant's 3,000 chunks with "common" neither appear nor dilute the tiny tenant's idf.
-    big_hits = chunk_search(tenant=shared_table["big"], query="common", k=5, mode="lexical")
+    big_hits = chunk_search(tenant=shared_table["big"], query="common", k=5, mode="lexical", per_document=None)
     assert len(big_hits) == 5 and {c.chunk_id for c in big_hits}.isdisjoint(c.chunk_id for c in found)
 
 
 def test_lexical_bm25_matches_reference_on_a_larger_tenant(shared_table):
     medium = shared_table["medium"]
     query = " ".join(VOCABULARY[:5])
-    found = chunk_search(tenant=medium, query=query, k=20, mode="lexical")
+    found = chunk_search(tenant=medium, query=query, k=20, mode="lexical", per_document=None)
     reference = _reference_bm25(medium, query)
     best = sorted(reference.values(), reverse=True)[:20]
     assert [c.bm25 for c in found] == pytest.approx(best, abs=1e-3)
@@ -236,7 +240,7 @@ def test_pruning_of_common_terms_keeps_the_exact_bm25_top(shared_table, monkeypa
     monkeypatch.setattr(selectors, "SEED_CANDIDATES", 5)
     big = shared_table["big"]
     query = "common word1 word2 word250 word299"
-    found = chunk_search(tenant=big, query=query, k=10, mode="lexical")
+    found = chunk_search(tenant=big, query=query, k=10, mode="lexical", per_document=None)
     reference = _reference_bm25(big, query)
     assert [c.bm25 for c in found] == pytest.approx(sorted(reference.values(), reverse=True)[:10], abs=1e-3)
 
@@ -245,7 +249,9 @@ def test_hybrid_finds_what_only_one_side_ranks_first(shared_table):
     tiny = shared_table["tiny"]
     vectors = dict(Chunk.objects.filter(tenant=tiny).values_list("text", "embedding"))
     # The vector points at "nothing shared"; the words point at the zebra chunks.
-    found = chunk_search(tenant=tiny, query="zebra", query_vector=np.asarray(vectors["nothing shared"]), k=3)
+    found = chunk_search(
+        tenant=tiny, query="zebra", query_vector=np.asarray(vectors["nothing shared"]), k=3, per_document=None
+    )
     texts = [c.text for c in found]
     assert "nothing shared" in texts and "zebra zebra stripes" in texts
     assert found[0].rank_score == max(c.rank_score for c in found) <= 1.0
@@ -254,8 +260,8 @@ def test_hybrid_finds_what_only_one_side_ranks_first(shared_table):
 
 def test_empty_tenant_and_unknown_words_find_nothing(shared_table, charlie):
     assert chunk_search(tenant=charlie.tenant, query="zebra", k=5) == []
-    assert chunk_search(tenant=shared_table["tiny"], query="qwertyuiop", k=5, mode="lexical") == []
-    assert chunk_search(tenant=shared_table["tiny"], query="the of and", k=5, mode="lexical") == []
+    assert chunk_search(tenant=shared_table["tiny"], query="qwertyuiop", k=5, mode="lexical", per_document=None) == []
+    assert chunk_search(tenant=shared_table["tiny"], query="the of and", k=5, mode="lexical", per_document=None) == []
 
 
 # --- API ---------------------------------------------------------------------------------------------------------
