@@ -154,7 +154,8 @@ def ask_feedback(request: HttpRequest) -> HttpResponse:
         flash.success(request, "Thank you: your rating was saved.")
     except ServiceError as exc:
         flash.error(request, exc.message)
-    return redirect(f"{reverse('web:ask')}?c={message.conversation_id}#answer-{message.pk}")
+    reveal = "&reveal=1" if request.POST.get("reveal") == "1" else ""  # back to the page as it was shown
+    return redirect(f"{reverse('web:ask')}?c={message.conversation_id}{reveal}#answer-{message.pk}")
 
 
 @require_POST

@@ -235,6 +235,9 @@ def test_the_ask_page_and_document_page_show_names_to_permitted_users_only(clien
     assert answered.status_code == 200 and NAME in page and token not in page and 'id="hide-names"' in page
     assert answered["Cache-Control"] == "no-store"
     conversation_id = Message.objects.get(role=Message.Role.USER).conversation_id
+    answer = Message.objects.get(role=Message.Role.ASSISTANT)
+    rated = client.post("/ask/feedback", {"message": answer.pk, "rating": "up", "reveal": "1"})
+    assert rated.status_code == 302 and "reveal=1" in rated["Location"]  # back to the page as it was shown
     hidden = client.get(f"/ask/?c={conversation_id}").content.decode()
     assert token in hidden and NAME not in hidden
     shown = client.get(f"/documents/{document.pk}/?reveal=1")
