@@ -143,7 +143,11 @@ def test_a_colleague_without_the_permission_sees_tokens_and_gets_a_clear_403(ali
     # alice herself, but with a token not made to reveal (every default token): refused too.
     alice_default = alice.client().post("/api/v1/query", {"question": QUESTION, "reveal": True}, format="json")
     assert alice_default.status_code == 403 and alice_default.json()["error"]["code"] == REFUSED
-    assert AuditEvent.objects.filter(action="vault.reveal_refused").count() == 2
+    # A token with the reveal scope does not make up for the permission its owner lacks.
+    scoped = _revealing(bob).client().post("/api/v1/query", {"question": QUESTION, "reveal": True}, format="json")
+    assert scoped.status_code == 403 and scoped.json()["error"]["code"] == REFUSED
+    assert AuditEvent.objects.filter(action="vault.reveal_refused").count() == 3
+    assert not Message.objects.exists()  # refused before any work
     # The resolver leaves bob's texts as they are.
     assert vault_display(tenant=bob.tenant, user=bob.user, texts=[token], where="answer") == [token]
     assert not _reveal_events()
