@@ -268,9 +268,14 @@ def build_messages(question: str, passages: list[Passage]) -> list[dict[str, str
 _ECHOED_HEADER = re.compile(r"\s*(?:Passage \d{1,2}\s*)?\(document: [^)\n]{0,300}\):?")
 
 
+# "… is ₹5,000, as stated in Passage 1": a citation written out, whose "1" is no claim to find in the passage.
+_WRITTEN_CITATION = re.compile(r"\b[Pp]assage (\d{1,2})\b(?! \()")
+
+
 def answer_clean(answer: str) -> str:
-    """Small models sometimes echo a passage header ("[1] (from: Title) …"); keep the [n], drop the rest of it."""
-    return _ECHOED_HEADER.sub("", answer).strip()
+    """Small models sometimes echo a passage header ("[1] (from: Title) …"); keep the [n], drop the rest of it.
+    A citation written out ("in Passage 2") becomes [2]."""
+    return _WRITTEN_CITATION.sub(r"[\1]", _ECHOED_HEADER.sub("", answer)).strip()
 
 
 def cited_numbers(answer: str, passage_count: int) -> list[int]:
@@ -407,18 +412,29 @@ def _numbers_in_context(words: set[str], passages: list[Passage], share: float) 
     return False
 
 
+_CLAUSE = re.compile(r"[,;:]\s+|\s+(?:and|but|while|whereas|unless|if|only if)\s+")
+
+
+def _clauses(text: str) -> list[str]:
+    return [clause for clause in _CLAUSE.split(text) if clause.strip()]
+
+
 def _polarity_agrees(sentence: str, words: set[str], passages: list[Passage]) -> bool:
-    """The passage sentence sharing most words with the answer sentence must be negated exactly when it is.
-    Small models drop a "never" or a "not" and keep every other word, which no word count notices."""
-    best, best_overlap = "", 0
-    for passage in passages:
-        for candidate in passage.sentences:
-            overlap = len(words & content_words(candidate))
+    """Each clause of the answer sentence must be negated exactly when the passage clause sharing most words with it
+    is. Small models drop a "never" or a "not" and keep every other word, which no word count notices. Clauses, not
+    sentences: "… only if its value is ₹2,000 or less and it is not cash" holds a negation that neither backs "may
+    not accept a gift" nor flips "may accept a gift"."""
+    passage_clauses = [clause for passage in passages for s in passage.sentences for clause in _clauses(s)]
+    for part in _clauses(sentence):
+        part_words = content_words(part) & words
+        best, best_overlap = "", 0
+        for candidate in passage_clauses:
+            overlap = len(part_words & content_words(candidate))
             if overlap > best_overlap:
                 best, best_overlap = candidate, overlap
-    if best_overlap < 2:
-        return True  # no sentence close enough to compare with
-    return _negated(sentence) == _negated(best)
+        if best_overlap >= 2 and _negated(part) != _negated(best):
+            return False
+    return True
 
 
 def best_snippet(text: str, question: str, *, limit: int) -> str:

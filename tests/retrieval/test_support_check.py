@@ -139,3 +139,25 @@ def test_a_paraphrase_needs_its_numbers_in_one_sentence_only():
     assert _supported(answer, PATERNITY, similarities=[{1: 0.75}]) == [True]
     split = "Fathers get 5 days within 3 months [1]."  # both numbers exist, in neighbouring sentences: one window
     assert _supported(split, PATERNITY, similarities=[{1: 0.75}]) == [True]
+
+
+GIFTS = _passage(
+    1,
+    "Employees may accept a gift from a supplier only if its value is ₹2,000 or less and it is not cash.",
+)
+
+
+def test_a_negation_in_another_clause_does_not_flip_the_answer():
+    assert _supported("The maximum value of a gift I may accept from a supplier is ₹2,000 [1].", GIFTS) == [True]
+    assert _supported("You may accept a supplier's gift of up to ₹2,000 if it is not cash [1].", GIFTS) == [True]
+    assert _supported("Employees may not accept a gift from a supplier [1].", GIFTS) == [False]
+
+
+def test_a_citation_written_out_is_a_citation_not_a_claimed_number():
+    from retrieval.prompting import answer_clean, cited_numbers
+
+    passage = _passage(1, "A single petty cash payment may not exceed ₹5,000.")
+    text = answer_clean("The largest single payment allowed from petty cash is ₹5,000, as stated in Passage 1.")
+    assert text.endswith("in [1].") and cited_numbers(text, 1) == [1]
+    assert _supported(text, passage) == [True]
+    assert answer_clean("Passage 1 (document: Policy): Five days [1].") == "Five days [1]."
