@@ -12,8 +12,9 @@ Group = TypeVar("Group", bound=Hashable)
 # Pyserini's BM25 defaults, which the published SciFact BM25 figure (nDCG@10 0.679) uses.
 BM25_K1 = 0.9
 BM25_B = 0.4
-# Cormack et al.'s constant: the top few ranks of either list weigh about the same, deep ranks fade slowly.
-RRF_K = 60
+# Tuned on SciFact train (bench.retrieval --dump, 10..15 a plateau): below Cormack et al.'s 60, the top ranks of
+# either side count for more than agreement deep in both lists.
+RRF_K = 10
 
 
 def bm25_idf(*, df: int, n: int) -> float:
@@ -50,43 +51,6 @@ def rrf_fuse(
             scores[key] = scores.get(key, 0.0) + weight / (k + rank)
     order = {key: i for i, key in enumerate(scores)}
     return sorted(((key, score / best) for key, score in scores.items()), key=lambda item: (-item[1], order[item[0]]))
-
-
-def rrf_fuse_grouped(
-    rankings: Sequence[Sequence[tuple[Key, Group]]],
-    *,
-    k: int = RRF_K,
-    weights: Sequence[float] | None = None,
-    per_group: int | None = None,
-) -> list[tuple[Key, float]]:
-    """Reciprocal rank fusion of groups (documents), each ranking's items being (key, group) in rank order.
-
-    A group ranks in each ranking where its first item does, so that several chunks of one document neither
-    push other documents down nor add up to more than one document's worth of votes. A group's score is the RRF
-    of those group ranks (divided by the best possible, as rrf_fuse). Its items are ordered by their own RRF
-    score and scored as the group's score times their share of its best item's, so the best item carries the
-    group's score; at most `per_group` items of a group are kept. Ties keep the first appearance's order.
-    """
-    weights = list(weights) if weights is not None else [1.0] * len(rankings)
-    if len(weights) != len(rankings):
-        raise ValueError("one weight per ranking")
-    group_rankings: list[list[Group]] = []
-    group_of: dict[Key, Group] = {}
-    for ranking in rankings:
-        group_rankings.append(list(dict.fromkeys(group for _, group in ranking)))
-        for key, group in ranking:
-            group_of.setdefault(key, group)
-    group_score = dict(rrf_fuse(group_rankings, k=k, weights=weights))
-    item_score = rrf_fuse([[key for key, _ in ranking] for ranking in rankings], k=k, weights=weights)
-    best_item: dict[Group, float] = {}
-    for key, score in item_score:  # best first
-        best_item.setdefault(group_of[key], score)
-    order = {key: i for i, (key, _) in enumerate(item_score)}
-    scored = [
-        (key, group_score[group_of[key]] * score / best_item[group_of[key]]) for key, score in item_score if score > 0
-    ]
-    scored.sort(key=lambda item: (-item[1], order[item[0]]))
-    return cap_per_group(scored, group_of, per_group)
 
 
 def cap_per_group(

@@ -17,7 +17,7 @@ from retrieval.fusion import (
     RRF_K,
     bm25_idf,
     cap_per_group,
-    rrf_fuse_grouped,
+    rrf_fuse,
     sql_identifier,
     tsquery_any,
 )
@@ -258,9 +258,11 @@ def chunk_search(
 ) -> list[ScoredChunk]:
     """The tenant's k best chunks for a (redacted) question, at most `per_document` of one document (None: any).
 
-    hybrid (the default) fuses the dense and the BM25 ranking, each taken `depth` deep, by reciprocal rank fusion
-    of documents (`weights` = dense, lexical; see rrf_fuse_grouped); `bm25_params` = (k1, b). Without a query text
-    only the dense side can run; without a vector the question is embedded here.
+    hybrid (the default) fuses the dense and the BM25 ranking of chunks, each taken `depth` deep, by reciprocal rank
+    fusion (`weights` = dense, lexical); `bm25_params` = (k1, b). Without a query text only the dense side can run;
+    without a vector the question is embedded here. (Fusing documents instead, each ranked where its best chunk is
+    on each side, measured 0.011 nDCG@10 worse on SciFact train: a chunk that both sides agree on is the better
+    evidence.)
     """
     if mode not in SEARCH_MODES:
         raise ValueError(f"unknown search mode {mode!r}")
@@ -295,8 +297,10 @@ def chunk_search(
         document_of.update(_documents_of(cursor, tenant_id=tenant.pk, ids=missing))
         ranked: list[tuple[int, float]]
         if mode == "hybrid":
-            lexical_ranking = [(chunk_id, document_of[chunk_id]) for chunk_id, _ in lexical if chunk_id in document_of]
-            ranked = rrf_fuse_grouped([dense, lexical_ranking], k=rrf_k, weights=weights, per_group=per_document)
+            fused = rrf_fuse(
+                [[chunk_id for chunk_id, _ in dense], [chunk_id for chunk_id, _ in lexical]], k=rrf_k, weights=weights
+            )
+            ranked = cap_per_group([item for item in fused if item[0] in document_of], document_of, per_document)
         elif mode == "lexical":
             ranked = cap_per_group([item for item in lexical if item[0] in document_of], document_of, per_document)
         else:

@@ -1,35 +1,20 @@
-"""Documents, not chunks, are what fusion ranks: several chunks of one document count once and are capped."""
+"""Several chunks of one document do not fill the results: at most `per_document` of them are kept."""
 
 from __future__ import annotations
 
 import pytest
 
-from retrieval.fusion import cap_per_group, rrf_fuse, rrf_fuse_grouped
+from retrieval.fusion import RRF_K, cap_per_group, rrf_fuse
 from retrieval.selectors import chunk_search
 from tests.conftest import ingest
 
 
-def test_a_documents_extra_chunks_do_not_outvote_another_document():
-    # Dense ranks three chunks of A before B's chunk; lexical ranks B first and A second.
-    dense = [("a1", "A"), ("a2", "A"), ("a3", "A"), ("b1", "B"), ("c1", "C")]
-    lexical = [("b1", "B"), ("a1", "A"), ("c1", "C")]
-    by_chunks = dict(rrf_fuse([[key for key, _ in dense], [key for key, _ in lexical]], k=1))
-    assert by_chunks["a1"] > by_chunks["b1"]  # B's dense rank 4 is A's extra chunks, not a worse document
-    fused = rrf_fuse_grouped([dense, lexical], k=1)
-    scores = dict(fused)
-    assert scores["a1"] == pytest.approx(scores["b1"])  # both documents rank (1, 2): a tie
-    assert scores["a1"] == pytest.approx((1 / 2 + 1 / 3) / (2 / 2))  # divided by the best possible score
-    assert [key for key, _ in fused][:3] == ["a1", "b1", "c1"]  # A's further chunks come after C
-    assert scores["a2"] < scores["a1"] and all(0 < score <= 1 for score in scores.values())
-
-
-def test_a_documents_best_chunk_carries_its_score_and_the_cap_holds():
-    dense = [("a1", "A"), ("a2", "A"), ("a3", "A"), ("b1", "B")]
-    lexical = [("a2", "A"), ("a1", "A"), ("b1", "B")]
-    fused = rrf_fuse_grouped([dense, lexical], k=60, per_group=2)
-    keys = [key for key, _ in fused]
-    assert keys[0] in ("a1", "a2") and fused[0][1] == pytest.approx(1.0)  # A is first in both rankings
-    assert "a3" not in keys and {"a1", "a2", "b1"} == set(keys)
+def test_the_cap_keeps_a_documents_best_chunks_in_order():
+    fused = rrf_fuse([["a1", "a2", "a3", "b1"], ["a2", "a1", "b1"]], k=RRF_K)
+    group_of = {"a1": "A", "a2": "A", "a3": "A", "b1": "B"}
+    capped = cap_per_group(fused, group_of, 2)
+    assert [key for key, _ in capped] == ["a1", "a2", "b1"]  # a3 gave its place to another document
+    assert [key for key, _ in cap_per_group(fused, group_of, None)] == [key for key, _ in fused]
     assert cap_per_group([("x", 3.0), ("y", 2.0), ("z", 1.0)], {"x": 1, "y": 1, "z": 2}, 1) == [("x", 3.0), ("z", 1.0)]
 
 
