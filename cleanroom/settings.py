@@ -331,6 +331,9 @@ LLM_MODEL = env_str("CLEANROOM_LLM_MODEL", "qwen2.5-coder-1.5b")
 LLM_CONTEXT_TOKENS = env_int("CLEANROOM_LLM_CONTEXT_TOKENS", 4096, minimum=512)
 LLM_MAX_ANSWER_TOKENS = env_int("CLEANROOM_LLM_MAX_ANSWER_TOKENS", 256, minimum=16)
 LLM_THREADS = env_int("CLEANROOM_LLM_THREADS", os.cpu_count() or 2, minimum=1)
+# Niceness added to the thread generating an answer in this process (retrieval/llm.py), so searches and pages
+# served beside it keep the CPU; 0 turns it off.
+LLM_NICE = env_int("CLEANROOM_LLM_NICE", 10, minimum=0)
 LLM_SEED = env_int("CLEANROOM_LLM_SEED", 42)
 # Characters of passage text handed to the model: whole chunks by relevance, the last one cut to its best sentences
 # (retrieval/prompting.select_context). 1,000 characters of scattered sentences left out the answer, or what

@@ -13,6 +13,8 @@ import hashlib
 import importlib.util
 import json
 import logging
+import os
+import queue
 import threading
 import urllib.error
 import urllib.request
@@ -260,23 +262,60 @@ class LocalLlamaBackend:
             self._load()
 
     def stream_chat(self, messages: list[dict[str, str]], sampling: Sampling) -> Iterator[str]:
-        # One generation at a time: a llama.cpp context is not safe to share between threads.
-        with self._lock:
-            llama = self._load()
-            llama.set_seed(sampling.seed)
-            stream = llama.create_chat_completion(
-                messages=messages,
-                temperature=sampling.temperature,
-                top_p=sampling.top_p,
-                top_k=sampling.top_k,
-                max_tokens=sampling.max_tokens,
-                seed=sampling.seed,
-                stream=True,
-            )
-            for part in stream:
-                delta = part["choices"][0].get("delta", {}).get("content")
-                if delta:
-                    yield delta
+        """Generate in a thread of its own at a lower CPU priority (LLM_NICE), handing the text over as it comes,
+        so that a search in the same web process is not slowed by answers being written: on 2 cores, llama.cpp's
+        threads would otherwise take the CPU from it (llama.cpp's workers are started by the generating thread and
+        inherit its niceness). The caller stopping (a client gone) stops the generation at its next token."""
+        out: queue.Queue[str | BaseException | None] = queue.Queue()
+        cancelled = threading.Event()
+
+        def generate() -> None:
+            _lower_thread_priority(settings.LLM_NICE)
+            try:
+                # One generation at a time: a llama.cpp context is not safe to share between threads.
+                with self._lock:
+                    llama = self._load()
+                    llama.set_seed(sampling.seed)
+                    stream = llama.create_chat_completion(
+                        messages=messages,
+                        temperature=sampling.temperature,
+                        top_p=sampling.top_p,
+                        top_k=sampling.top_k,
+                        max_tokens=sampling.max_tokens,
+                        seed=sampling.seed,
+                        stream=True,
+                    )
+                    for part in stream:
+                        if cancelled.is_set():
+                            break
+                        delta = part["choices"][0].get("delta", {}).get("content")
+                        if delta:
+                            out.put(delta)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, raised there
+                out.put(exc)
+            finally:
+                out.put(None)
+
+        threading.Thread(target=generate, name="llm-generation", daemon=True).start()
+        try:
+            while (item := out.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            cancelled.set()
+
+
+def _lower_thread_priority(steps: int) -> None:
+    """Raise this thread's niceness by `steps` (Linux keeps niceness per thread; any user may raise it). A
+    short-lived thread does it, because an unprivileged process cannot lower it back."""
+    if steps <= 0 or not hasattr(os, "setpriority"):
+        return
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + steps))
+    except OSError:  # a sandbox that forbids it: generate at normal priority
+        logger.warning("could not lower the answer thread's CPU priority")
 
 
 class RemoteOpenAIBackend:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -222,3 +224,24 @@ def test_openai_sdk_gets_grounded_answers_over_http(live_server, alice):
 
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=f"{live_server.url}/v1", api_key="crk_wrong", max_retries=0).models.list()
+
+
+def _niceness(native_id: int) -> int:
+    # /proc/<pid>/task/<tid>/stat: field 19 is the niceness; the command name (field 2) may hold spaces.
+    return int(Path(f"/proc/self/task/{native_id}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def test_local_answers_are_generated_at_a_lower_cpu_priority_and_stop_with_the_caller(settings):
+    """Searches in the same web process keep the CPU while answers are written (bench.load --contention)."""
+    settings.LLM_NICE = 10
+    backend = LocalLlamaBackend(resolve_model_path(settings.LLM_MODEL), model_id="local", n_ctx=2048, n_threads=2)
+    stream = backend.stream_chat([{"role": "user", "content": "Count from one to fifty."}], Sampling(max_tokens=64))
+    assert next(stream)
+    generating = [t for t in threading.enumerate() if t.name == "llm-generation"]
+    assert len(generating) == 1 and generating[0].native_id is not None
+    assert _niceness(generating[0].native_id) >= _niceness(threading.get_native_id()) + 10
+    stream.close()  # the client went away: the generation ends at its next token and frees the model
+    generating[0].join(timeout=30)
+    assert not generating[0].is_alive()
+    assert _niceness(threading.get_native_id()) < 10  # the caller's own priority is untouched
+    assert "".join(backend.stream_chat([{"role": "user", "content": "Say yes."}], Sampling(max_tokens=8)))

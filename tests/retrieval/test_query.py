@@ -47,7 +47,8 @@ class TestQueryApi:
         )
         assert response.status_code == 200
         body = response.json()
-        assert set(body) == {"answer", "citations", "abstained", "model"}
+        assert set(body) == {"answer", "citations", "abstained", "model", "revealed"}
+        assert body["revealed"] == 0  # names are shown only when asked for (tests/retrieval/test_reveal.py)
         assert body["answer"].strip()
         assert body["citations"], body
         first = body["citations"][0]
@@ -67,7 +68,7 @@ class TestQueryApi:
 
     def test_empty_tenant_abstains(self, charlie):
         body = charlie.client().post("/api/v1/query", {"question": "What is the leave policy?"}, format="json").json()
-        assert body == {"answer": NO_ANSWER, "citations": [], "abstained": True, "model": ""}
+        assert body == {"answer": NO_ANSWER, "citations": [], "abstained": True, "model": "", "revealed": 0}
 
     def test_streamed_answer_sends_tokens_then_the_checked_answer(self, alice):
         document = ingest(alice, "remote.txt", POLICY)
