@@ -341,7 +341,7 @@ def _claim_words(sentence: str) -> set[str]:
 
 
 def support_check(
-    answer: str, passages: list[Passage], similarities: list[dict[int, float]] | None = None
+    answer: str, passages: list[Passage], similarities: list[dict[int, float]] | None = None, *, question: str = ""
 ) -> list[SentenceSupport]:
     """Check each claim-bearing sentence of the answer against the passages it cites.
 
@@ -357,6 +357,7 @@ def support_check(
     if not by_number:
         return [SentenceSupport(s, (), 0.0, -1.0, False) for s, _ in answer_sentences(answer)]
     passage_words = {number: content_words(" ".join(p.sentences)) for number, p in by_number.items()}
+    asked = _claim_words(question)
     results = []
     for k, (sentence, numbers) in enumerate(answer_sentences(answer)):
         words = _claim_words(sentence)
@@ -385,9 +386,19 @@ def support_check(
         )
         if supported and not _polarity_agrees(sentence, words, [by_number[n] for n in valid]):
             supported = False
+        # The question's own words that the answer repeats name what it is about; when several are nowhere in its
+        # passages, it pins a neighbouring fact on the question ("the Diwali bonus is ₹1,000 per night").
+        # A paraphrase close in meaning to a passage sentence ("minimum length" for "at least … long") is exempt.
+        unbacked = len((words & asked) - union) >= MAX_UNBACKED_QUESTION_WORDS
+        if supported and unbacked and similarity < MIN_SIMILARITY:
+            supported = False
         results.append(SentenceSupport(sentence, valid, round(coverage, 3), round(similarity, 3), supported))
     return results
 
+
+# Words of the question an answer sentence may repeat without its passages holding them: one ("the hotel limit"
+# for "reimbursed up to"), not two (calibrated on the tuning half of bench.grounding's policies set).
+MAX_UNBACKED_QUESTION_WORDS = 2
 
 # Share of a sentence's other content words that the passage sentences holding its numbers must also hold.
 MIN_NUMBER_CONTEXT = 0.5

@@ -174,9 +174,9 @@ def _windows(sentences: tuple[str, ...]) -> list[str]:
     return list(sentences) + [f"{a} {b}" for a, b in zip(sentences, sentences[1:], strict=False)]
 
 
-def _answer_support(text: str, passages: list[Passage]) -> list[SentenceSupport]:
+def _answer_support(text: str, passages: list[Passage], question: str = "") -> list[SentenceSupport]:
     """Words first; embeddings only for sentences the words alone do not back (paraphrases)."""
-    lexical = support_check(text, passages)
+    lexical = support_check(text, passages, question=question)
     if all(row.supported for row in lexical):
         return lexical
     sentences = [sentence for sentence, _ in answer_sentences(text)]
@@ -191,7 +191,7 @@ def _answer_support(text: str, passages: list[Passage]) -> list[SentenceSupport]
         {number: float(np.max(block @ vector)) if len(block) else -1.0 for number, block in per_passage.items()}
         for vector in answer_vectors
     ]
-    return support_check(text, passages, similarities)
+    return support_check(text, passages, similarities, question=question)
 
 
 def answer_finish(*, prepared: PreparedQuestion, user: User | None, text: str, completion_tokens: int = 0) -> Answer:
@@ -204,7 +204,7 @@ def answer_finish(*, prepared: PreparedQuestion, user: User | None, text: str, c
     elif is_abstention(text):
         reason = "model_declined"
     else:
-        support = _answer_support(text, prepared.passages)
+        support = _answer_support(text, prepared.passages, prepared.question)
         if not support or not all(row.supported for row in support):
             reason = "unsupported"
     if reason:

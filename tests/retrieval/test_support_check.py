@@ -161,3 +161,20 @@ def test_a_citation_written_out_is_a_citation_not_a_claimed_number():
     assert text.endswith("in [1].") and cited_numbers(text, 1) == [1]
     assert _supported(text, passage) == [True]
     assert answer_clean("Passage 1 (document: Policy): Five days [1].") == "Five days [1]."
+
+
+def test_an_answer_that_pins_a_neighbouring_fact_on_the_question_is_rejected():
+    lodging = _passage(1, "Employees who stay with relatives receive a lodging allowance of ₹1,000 a night.")
+    question = "How much is the Diwali bonus?"
+    rows = support_check("The Diwali bonus is ₹1,000 a night for employees [1].", [lodging], question=question)
+    assert not rows[0].supported
+    # One question word the passage words differently is fine; a close paraphrase may repeat more of them.
+    password = _passage(1, "Passwords must be at least twelve characters long.")
+    question = "What is the minimum length of a password?"
+    answer = "The minimum length of a password is twelve characters [1]."
+    assert not support_check(answer, [password], question=question)[0].supported
+    assert support_check(answer, [password], [{1: 0.8}], question=question)[0].supported
+    hotel = _passage(1, "Hotel stay is reimbursed up to ₹6,000 a night in metro cities such as Mumbai.")
+    answer = "The hotel limit per night in Mumbai is ₹6,000 [1]."
+    rows = support_check(answer, [hotel], question="What is the hotel limit in Mumbai?")
+    assert rows[0].supported
