@@ -239,9 +239,10 @@ def test_local_answers_are_generated_at_a_lower_cpu_priority_and_stop_with_the_c
     assert next(stream)
     generating = [t for t in threading.enumerate() if t.name == "llm-generation"]
     assert len(generating) == 1 and generating[0].native_id is not None
-    assert _niceness(generating[0].native_id) >= _niceness(threading.get_native_id()) + 10
+    own = _niceness(threading.get_native_id())
+    assert _niceness(generating[0].native_id) == min(19, own + 10)  # 19 is the kernel's ceiling
     stream.close()  # the client went away: the generation ends at its next token and frees the model
     generating[0].join(timeout=30)
     assert not generating[0].is_alive()
-    assert _niceness(threading.get_native_id()) < 10  # the caller's own priority is untouched
+    assert _niceness(threading.get_native_id()) == own  # the caller's own priority is untouched
     assert "".join(backend.stream_chat([{"role": "user", "content": "Say yes."}], Sampling(max_tokens=8)))
