@@ -20,7 +20,6 @@ from django.contrib.auth.models import User
 
 from cleanroom.audit.services import audit_record
 from cleanroom.policies.selectors import TenantPolicy, tenant_policy
-from cleanroom.redaction import pii_redact_text
 from cleanroom.residency import check_processing_allowed
 from cleanroom.tenants.models import Tenant
 from ingestion.embeddings import embed
@@ -39,6 +38,7 @@ from retrieval.prompting import (
     select_context,
     support_check,
 )
+from retrieval.search import question_redact
 from retrieval.selectors import ScoredChunk, chunk_search
 
 logger = logging.getLogger(__name__)
@@ -132,7 +132,9 @@ def question_prepare(
     check_processing_allowed(policy, backend_region=settings.CLEANROOM_REGION, what="embedding model")
     model_check(model)  # an unknown model id is a 400 even when the answer would be an abstention
     # The question is redacted on arrival: what is searched, prompted, logged and audited has no personal data.
-    redacted = pii_redact_text(tenant=tenant, text=question)  # pseudonyms match the indexed passages' tokens
+    # Both passes the stored passages had, so that a term only the second rewrites is a placeholder on both sides
+    # (pseudonyms match the indexed passages' tokens).
+    redacted = question_redact(tenant=tenant, question=question)
     timings = {"redact_s": time.perf_counter() - started}
 
     t = time.perf_counter()
