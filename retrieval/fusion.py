@@ -56,14 +56,16 @@ def rrf_fuse(
 def cap_per_group(
     ranked: Sequence[tuple[Key, float]], group_of: dict[Key, Group], per_group: int | None
 ) -> list[tuple[Key, float]]:
-    """`ranked` without the items past the `per_group`-th of their group (None: no cap)."""
+    """`ranked` with the items past the `per_group`-th of their group moved behind all the others, in their own
+    order (None: unchanged). They give their places to other groups, and still fill the list where there are not
+    enough others: a tenant with one long document gets k passages of it, not `per_group`."""
     if per_group is None:
         return list(ranked)
     seen: dict[Group, int] = {}
     kept: list[tuple[Key, float]] = []
+    extra: list[tuple[Key, float]] = []
     for key, score in ranked:
         group = group_of[key]
-        if seen.get(group, 0) < per_group:
-            seen[group] = seen.get(group, 0) + 1
-            kept.append((key, score))
-    return kept
+        seen[group] = seen.get(group, 0) + 1
+        (kept if seen[group] <= per_group else extra).append((key, score))
+    return kept + extra
