@@ -329,7 +329,7 @@ class Naive:
         from retrieval.llm import answer_backend
 
         self.rows = [(name, p) for name, (_, text) in qa.documents.items() for p in paragraphs(text)]
-        self.vectors = embed([p for _, p in self.rows])
+        self.vectors = embed([p for _, p in self.rows], kind="passage")
         self.backend = answer_backend(model)
 
     def ask(self, question: str) -> Outcome:
@@ -337,7 +337,7 @@ class Naive:
         from retrieval.llm import Sampling
 
         started = time.perf_counter()
-        scores = self.vectors @ embed([question])[0]
+        scores = self.vectors @ embed([question], kind="query")[0]
         top = sorted(range(len(self.rows)), key=lambda i: -float(scores[i]))[:3]
         context = "\n\n".join(self.rows[i][1] for i in top)
         messages = [

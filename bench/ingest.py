@@ -288,7 +288,7 @@ def _isolated_stages(rows: list[dict[str, str]], entities: frozenset[str]) -> tu
     redact_many(texts, entities=entities)
     presidio_s = time.perf_counter() - started
     started = time.perf_counter()
-    embed(embed_inputs, batch_size=settings.EMBEDDING_BATCH_SIZE)
+    embed(embed_inputs, kind="passage", batch_size=settings.EMBEDDING_BATCH_SIZE)
     embed_s = time.perf_counter() - started
     return presidio_s, embed_s, len(texts), ocr_s, ocr_pages
 

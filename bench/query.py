@@ -157,7 +157,7 @@ def load(sizes: list[int], pool: int, seed: int) -> dict[str, Any]:
     if present != expected:
         Tenant.objects.filter(slug__startswith=TENANT_PREFIX).delete()
         started = time.perf_counter()
-        vectors = embed([text for _, text, _ in texts])
+        vectors = embed([text for _, text, _ in texts], kind="passage")
         print(f"embedded a pool of {pool} synthetic chunks in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         index = next(i for i in Chunk._meta.indexes if i.name == "chunk_embedding_hnsw")
         with connection.cursor() as cursor:
@@ -255,7 +255,7 @@ def measure_retrieval(data: dict[str, Any], questions: int, top_k: int) -> dict[
             redacted = question_redact(tenant=info["tenant"], question=question)
             redact_ms.append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
-            vector = embed([redacted])[0]
+            vector = embed([redacted], kind="query")[0]
             embed_ms.append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
             with rls.tenant_scope(info["tenant"]):  # as in a request: the tenant's rows only

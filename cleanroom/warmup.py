@@ -13,7 +13,7 @@ def warm_up_ingestion() -> None:
     from ingestion.embeddings import embed
 
     analyzer_engine()
-    embed(["warm up"])
+    embed(["warm up"], kind="query")
 
 
 def warm_up() -> None:

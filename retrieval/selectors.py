@@ -271,7 +271,7 @@ def chunk_search(
     vector = None
     if mode != "lexical" or query_vector is not None:
         if query_vector is None:
-            query_vector = embed([query])[0]
+            query_vector = embed([query], kind="query")[0]
         vector = _vector_literal(query_vector)
     # A capped single ranking is read deeper than k, so that k chunks remain once a document's extras are dropped.
     single = k if per_document is None else SINGLE_DEPTH_FACTOR * k

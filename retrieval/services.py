@@ -93,7 +93,7 @@ class PreparedQuestion:
 
 
 def _cosine_rows(vectors: np.ndarray, target: np.ndarray) -> list[float]:
-    # MiniLM vectors are unit length, so a dot product is the cosine.
+    # The embedder's vectors are unit length, so a dot product is the cosine.
     return [float(v) for v in vectors @ target] if len(vectors) else []
 
 
@@ -115,7 +115,8 @@ def prompt_build(
     """The passages (the sentences of the relevant chunks closest to the redacted question) and the prompt.
     Deterministic given its inputs, so that `audit replay` rebuilds the very prompt an answer was given."""
     sentence_lists = [chunk_sentences(chunk) for chunk in relevant]
-    vectors = embed([sentence for sentences in sentence_lists for sentence in sentences])
+    # Sentence against question is a symmetric comparison: both sides as queries (E5's model card; MiniLM ignores it).
+    vectors = embed([sentence for sentences in sentence_lists for sentence in sentences], kind="query")
     similarities, offset = [], 0
     for sentences in sentence_lists:
         similarities.append(_cosine_rows(vectors[offset : offset + len(sentences)], question_vector))
@@ -138,7 +139,7 @@ def question_prepare(
     timings = {"redact_s": time.perf_counter() - started}
 
     t = time.perf_counter()
-    question_vector = embed([redacted])[0]
+    question_vector = embed([redacted], kind="query")[0]
     retrieved = chunk_search(tenant=tenant, query=redacted, query_vector=question_vector, k=top_k)
     timings["retrieve_s"] = time.perf_counter() - t
     relevant = [chunk for chunk in retrieved if chunk.score >= settings.MIN_RELEVANCE]
@@ -183,7 +184,8 @@ def _answer_support(text: str, passages: list[Passage], question: str = "") -> l
         return lexical
     sentences = [sentence for sentence, _ in answer_sentences(text)]
     passage_sentences = [_windows(p.sentences) for p in passages]
-    vectors = embed(sentences + [s for group in passage_sentences for s in group])
+    # Answer sentence against passage sentence: symmetric, both as queries.
+    vectors = embed(sentences + [s for group in passage_sentences for s in group], kind="query")
     answer_vectors, rest = vectors[: len(sentences)], vectors[len(sentences) :]
     per_passage, offset = {}, 0
     for passage, group in zip(passages, passage_sentences, strict=True):
