@@ -27,6 +27,7 @@ from cleanroom.vault.models import ErasureReceipt, VaultEntry
 from cleanroom.vault.services import identifier_pattern, identifier_scan
 from ingestion.deletion import document_delete
 from ingestion.embeddings import embed
+from ingestion.index_embedder import index_embedder_hold
 from ingestion.models import Chunk, Document, ReviewItem, ValueFinding
 from ingestion.pipeline import embedding_text
 from ingestion.quarantine import discard_raw, review_texts
@@ -225,7 +226,11 @@ def _erasure_execute(
                 chunk.text = _rewrite(chunk.text, tokens, python_pattern)
                 changed.append(chunk)
             if changed:
-                vectors = embed([embedding_text(c.document.title, c.section, c.text) for c in changed])
+                # The index's model, whatever the configuration says: erasure is not held up by a pending reembed,
+                # and never mixes two models' vectors.
+                model = index_embedder_hold(alias=current_alias())
+                texts = [embedding_text(c.document.title, c.section, c.text) for c in changed]
+                vectors = embed(texts, kind="passage", model=model)
                 for chunk, vector in zip(changed, vectors, strict=True):
                     chunk.embedding = vector
                 Chunk.objects.bulk_update(changed, ["text", "embedding"])

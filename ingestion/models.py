@@ -189,3 +189,18 @@ class ReviewItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity_type} at {self.text_index}:{self.start}-{self.end} of {self.document_id}"
+
+
+class IndexEmbedder(models.Model):
+    """The embedding model that made the vectors of every chunk in this store: one row (pk 1), written by the
+    first indexing and by `manage.py reembed`; none while the store has never held a chunk. Search and ingestion
+    refuse to work when it is not the configured one: both models give 384 dimensions, so a mixed index would not
+    fail, it would rank nonsense. Global to the store (no tenant): one index, one vector space."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    model = models.CharField(max_length=64, help_text="settings.EMBEDDING_MODEL, e.g. all-minilm-l6-v2")
+    version = models.CharField(max_length=200, help_text="Model and package, as in the documents' manifests.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.version or self.model

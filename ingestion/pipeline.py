@@ -43,6 +43,7 @@ from ingestion.chunking import ChunkText, chunk_sections
 from ingestion.embeddings import embed, embedding_model_version, embedding_window, token_count
 from ingestion.extraction import Extracted, ExtractionError, extract
 from ingestion.findings import redaction_findings_save
+from ingestion.index_embedder import EmbedderMismatch, index_embedder_check, index_embedder_claim
 from ingestion.language import text_language
 from ingestion.models import Chunk, Document, ReviewItem
 from ingestion.quarantine import discard_raw, park_review_texts, quarantine_paths
@@ -78,6 +79,9 @@ def document_process(*, document_id: str, batch_size: int | None = None) -> list
     that claims the document (queued → extracting) does any work. Returns the ids this call indexed."""
     limit = batch_size or settings.INGEST_BATCH_DOCUMENTS
     token = uuid.uuid4()
+    # Before claiming anything: documents of a store whose vectors are another model's stay queued (the sweep sends
+    # them again) until `manage.py reembed` has run.
+    index_embedder_check(alias=store_alias())
     claimed = _claim(document_id, token, limit)
     if not claimed:
         return []
@@ -96,7 +100,7 @@ def document_process(*, document_id: str, batch_size: int | None = None) -> list
         except Exception as release_exc:
             logger.warning("could not release documents (%s); the sweep will", type(release_exc).__name__)
             raise exc from None
-        if transient:
+        if transient or isinstance(exc, EmbedderMismatch):  # the index changed models meanwhile: queued again
             raise
         logger.error("batch of %d failed unexpectedly: %s", len(claimed), type(exc).__name__)
         if len(claimed) == 1:
@@ -493,6 +497,8 @@ def _store(works: list[_Work], vectors: np.ndarray, token: uuid.UUID, policy: An
     languages = {work.document.pk: [text_language(piece.text) for piece in work.pieces] for work in works}
     stored: list[uuid.UUID] = []
     with transaction.atomic(using=store_alias()):
+        # The vectors are the index's model's, and stay so until this commits (`reembed` waits for it).
+        index_embedder_claim(alias=store_alias())
         # Locking the rows makes a concurrent delete or sweep wait for this commit instead of racing it.
         held = set(
             Document.objects.select_for_update()

@@ -22,6 +22,7 @@ from cleanroom.tenants.models import Tenant
 from ingestion.extraction import ExtractionError, sniff_media_type
 from ingestion.extraction.base import CSV, EML, HTML, MARKDOWN, TEXT
 from ingestion.extraction.text import decode
+from ingestion.index_embedder import index_embedder_check
 from ingestion.models import Document
 from ingestion.quarantine import discard_raw, park_raw
 from ingestion.steps import document_enqueue, steps_append, store_alias
@@ -93,6 +94,7 @@ def document_upload(
     digest = hashlib.sha256(data).hexdigest()
 
     alias = store_alias()
+    index_embedder_check(alias=alias)  # a store waiting for `manage.py reembed` takes no new documents
     with transaction.atomic(using=alias):
         # Two uploads of the same bytes at once must not both pass the duplicate check.
         with connections[alias].cursor() as cursor:

@@ -10,6 +10,7 @@ from django.db import connections, router, transaction
 
 from cleanroom.tenants.models import Tenant
 from ingestion.embeddings import embed
+from ingestion.index_embedder import index_embedder_check
 from ingestion.models import Chunk
 from retrieval.fusion import (
     BM25_B,
@@ -270,6 +271,9 @@ def chunk_search(
         mode = "dense"
     vector = None
     if mode != "lexical" or query_vector is not None:
+        # A question's vector against chunks of another embedder would rank nonsense without failing: refused
+        # (EmbedderMismatch, 503) until `manage.py reembed`. Lexical search alone compares no vectors.
+        index_embedder_check(alias=_connection().alias)
         if query_vector is None:
             query_vector = embed([query], kind="query")[0]
         vector = _vector_literal(query_vector)
