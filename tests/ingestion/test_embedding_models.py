@@ -11,6 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
+from cleanroom.policies.models import EntityRule, PiiAction
 from ingestion.embeddings import (
     E5_SMALL,
     EMBEDDING_DIMENSIONS,
@@ -20,6 +21,7 @@ from ingestion.embeddings import (
     embedding_window,
     token_count,
 )
+from ingestion.erasure import erasure_execute
 from ingestion.index_embedder import EmbedderMismatch, index_embedder
 from ingestion.models import Chunk, Document, IndexEmbedder
 from ingestion.pipeline import document_process, embedding_text
@@ -150,3 +152,16 @@ def test_another_models_index_is_refused_until_reembed_switches_it(alice, charli
     settings.EMBEDDING_MODEL = MINILM  # and back: the index is E5's now
     with pytest.raises(EmbedderMismatch, match="embedded with multilingual-e5-small"):
         chunk_search(tenant=alice.tenant, query="annual leave", k=3)
+
+
+def test_erasure_re_embeds_with_the_indexs_model_whatever_the_setting(alice, index_of, settings):
+    # Erasure is not held up by a pending reembed, and never adds the configured model's vectors to another's index.
+    EntityRule.objects.create(tenant=alice.tenant, entity_type="PERSON", action=PiiAction.PSEUDONYMIZE)
+    index_of(MINILM)
+    document = ingest(alice, "a.txt", b"Minutes.\n\nKavya Iyer approved the budget for the new lab in Pune.")
+    settings.EMBEDDING_MODEL = E5_SMALL
+    receipt = erasure_execute(tenant=alice.tenant, identifier="kavya iyer", actor=None)
+    chunk = document.chunks.select_related("document").get()
+    assert receipt.receipt["chunks_rewritten"] == [chunk.pk] and "<PERSON>" in chunk.text
+    expected = embed([embedding_text(chunk.document.title, chunk.section, chunk.text)], model=MINILM)[0]
+    np.testing.assert_allclose(np.asarray(chunk.embedding), expected, atol=1e-5)
