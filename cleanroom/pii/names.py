@@ -219,9 +219,58 @@ PLACE_OR_ORG_WORDS = frozenset(
 FESTIVALS = frozenset(
     """
     eid diwali deepavali holi dussehra dasara navratri navaratri pongal onam baisakhi vaisakhi lohri ugadi bihu
-    janmashtami ramzan ramadan muharram bakrid chhath sankranti gurpurab mubarak fitr adha
+    janmashtami ramzan ramadan muharram bakrid chhath sankranti gurpurab mubarak fitr adha christmas easter
+    shivratri mahashivratri navroz nowruz bandhan ganeshotsav hanukkah thanksgiving
     """.split()
 )
+# Words that end the name of a day or a feast ("Republic Day", "Christmas Eve", "Gandhi Jayanti", "Ram Navami",
+# "Buddha Purnima", "Durga Puja"). "Day" and "Eve" are also a surname and a given name: see find_holidays.
+_NAMED_DAY_ENDS = ("Day", "Eve")
+_FEAST_ENDS = ("Jayanti", "Chaturthi", "Navami", "Ashtami", "Purnima", "Panchami", "Ekadashi", "Puja", "Utsav")
+_CAP_WORD_OR_POSSESSIVE = rf"[{_UPPER}][{_LOWER}]+(?:['’]s|s['’])?"
+_NAMED_DAY = re.compile(rf"\b(?P<lead>(?:{_CAP_WORD_OR_POSSESSIVE}[ \t]+){{1,3}})(?:{'|'.join(_NAMED_DAY_ENDS)})\b")
+# Also given names ("Jayanti", "Puja"): a feast only after another word. A festival stands alone ("Diwali"), but
+# not "Mubarak" (a name too: "Eid Mubarak" is found by its "Eid").
+_FEAST = re.compile(rf"\b(?:{_WORD}[ \t]+){{1,2}}(?:{'|'.join(_FEAST_ENDS)})\b")
+_FESTIVAL = re.compile(
+    rf"\b(?:{_WORD}[ \t]+){{0,2}}(?:{'|'.join(sorted(w.title() for w in FESTIVALS - {'mubarak'}))})\b"
+    rf"(?![-'’][{_UPPER}])"
+)
+_FEAST_WEEKDAY = re.compile(
+    r"\b(?:Good|Holy|Maundy|Easter|Ash|Palm|Whit)[ \t]+(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
+)
+_HONORIFIC_WORD = re.compile(rf"(?:{HONORIFICS})")
+_LITTLE_WORDS = frozenset("the a an and of for to in on at by this next last every each".split())
+
+
+def find_holidays(text: str) -> list[tuple[int, int]]:
+    """(start, end) of named days, holidays and festivals: "Republic Day", "Maharashtra Day", "New Year's Eve",
+    "Gandhi Jayanti", "Guru Nanak Jayanti", "Diwali", "Good Friday". Before "Day" or "Eve" the words count from the
+    end back to the first given name or honorific: "Doris Day" and "Mr Day" are people, "Valentine's Day" is not
+    (a possessive is never a given name here). Words before a feast ("Ram Navami") may be given names: gods and
+    saints give feasts their names."""
+    found: list[tuple[int, int]] = []
+    for match in _NAMED_DAY.finditer(text):
+        lead = list(re.finditer(r"\S+", match.group("lead")))
+        start = match.end()
+        for word in reversed(lead):
+            value = word.group(0)
+            bare = value.lower().rstrip("'’s") if value[-2:] in ("'s", "’s") or value[-1] in "'’" else value.lower()
+            possessive = bare != value.lower()
+            if _HONORIFIC_WORD.fullmatch(value) or bare in _LITTLE_WORDS or (not possessive and bare in first_names()):
+                break
+            start = match.start("lead") + word.start()
+        if start < match.end() - 3:
+            found.append((start, match.end()))
+    for pattern in (_FEAST, _FESTIVAL, _FEAST_WEEKDAY):
+        for match in pattern.finditer(text):
+            words = match.group(0).split()
+            while len(words) > 1 and (_HONORIFIC_WORD.fullmatch(words[0]) or words[0].lower() in _LITTLE_WORDS):
+                words.pop(0)
+            found.append((match.end() - len(" ".join(words)), match.end()))
+    return sorted(found)
+
+
 # Indian titles of rank, office and caste that stand for someone without naming them: "the Thakur's well", "the
 # Zamindar", "Thakur Sahib". Several are also surnames or given names ("Thakur", "Raja"), hence only after "the" or
 # when every word of the "name" is one.

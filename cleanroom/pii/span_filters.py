@@ -20,6 +20,7 @@ from cleanroom.pii.names import (
     PLACE_OR_ORG_WORDS,
     SINGLE_FIRST_NAME_SCORE,
     TITLES,
+    find_holidays,
     first_names,
     indian_given_names,
     known_surname,
@@ -215,6 +216,13 @@ def _festival_or_title(text: str, span: Span) -> bool:
     )
 
 
+def _in_a_holiday(text: str, span: Span, holidays: list[tuple[int, int]]) -> bool:
+    """A "name" inside a named day or a feast (see find_holidays), with no honorific before it."""
+    return any(a <= span.start and span.end <= b for a, b in holidays) and not _HONORIFIC_BEFORE.search(
+        text, max(0, span.start - 12), span.start
+    )
+
+
 _FIRST_WORD = re.compile(r"(\S+)[ \t]+")
 _UNIT_WORD_AT_END = re.compile(r"[ \t]+(?:Suite|Apt|Apartment|Unit|Flat|Floor|Room)\.?\Z")
 
@@ -312,6 +320,9 @@ def refine_spans(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> li
     if "PERSON" in wanted:
         kept += _signature_names(text, blocks) + _speakers(text) + _addressed_or_referred(text)
         kept += [s for s in _marked_names(text) if not any(a <= s.start and s.end <= b for a, b in blocks)]
+    # "Republic Day", "Gandhi Jayanti", "Diwali": a named day or a feast is nobody ("Ms. Day" still is someone).
+    holidays = find_holidays(text) if "PERSON" in wanted else []
+    kept = [s for s in kept if not (s.entity_type == "PERSON" and _in_a_holiday(text, s, holidays))]
     people = sorted((s for s in kept if s.entity_type == "PERSON"), key=lambda s: s.start)
     joined: list[Span] = []
     for span in people:
@@ -326,8 +337,8 @@ def refine_spans(text: str, spans: list[Span], wanted: Iterable[str] = ()) -> li
     if "PERSON" in wanted:
         # "Ritubala and Hariram came": spaCy's place in a list with a person is a person too.
         loose = {(s.start, s.end) for s in kept if _may_be_a_person(text, s)}
-        taken = blocks + organisations + [(s.start, s.end) for s in kept if (s.start, s.end) not in loose]
-        listed, firms = _coordinated_names(text, joined, taken)
+        taken = blocks + organisations + holidays + [(s.start, s.end) for s in kept if (s.start, s.end) not in loose]
+        listed, firms = _coordinated_names(text, joined, taken, holidays)
         listed_at = {(p.start, p.end) for p in listed} & loose
         kept = [s for s in kept if s.entity_type == "PERSON" or (s.start, s.end) not in listed_at]
         joined = [p for p in joined if not any(a <= p.start and p.end <= b for a, b in firms)] + listed
@@ -390,7 +401,7 @@ _FIRM_WORDS = PLACE_OR_ORG_WORDS | frozenset("llp plc gmbh ag partnership lawyer
 
 
 def _coordinated_names(
-    text: str, people: list[Span], taken: list[tuple[int, int]]
+    text: str, people: list[Span], taken: list[tuple[int, int]], holidays: list[tuple[int, int]]
 ) -> tuple[list[Span], list[tuple[int, int]]]:
     """Surnames in a list: "Okafor, Lindqvist and Brennan founded it", "Hale and Orsini built it" name people when
     every item is a found name, a known surname or a word that is not English, and at least one is found or known.
@@ -408,6 +419,9 @@ def _coordinated_names(
             continue
         # "Surat, Nagpur and Jaipur": a town that is no given name makes the list one of places.
         if any(m.group(0).lower() in known_place_names() and m.group(0).lower() not in given for m in items):
+            continue
+        # "Maharashtra Day and Diwali": a named day or a feast makes it a list of holidays.
+        if any(a < m.end() and m.start() < b for m in items for a, b in holidays):
             continue
         found = [any(p.start < m.end() and m.start() < p.end for p in people) for m in items]
         known = [known_surname(m.group(0), common) or m.group(0).lower() in given for m in items]

@@ -252,3 +252,37 @@ def test_an_employer_or_a_firm_named_by_one_word_is_an_organisation_not_a_person
         assert {(text[s.start : s.end], s.entity_type) for s in found} == {("Brightlio", "ORGANIZATION")}
     # A known surname may be the person one works for.
     assert [s.entity_type for s in detect("I work for Kowalczyk", entities=["PERSON"])] == ["PERSON"]
+
+
+HOLIDAYS = (
+    "The company declares twelve paid holidays in each calendar year, including Republic Day, Independence Day, "
+    "Gandhi Jayanti, Maharashtra Day and Diwali."
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        HOLIDAYS,
+        "Offices close on Christmas Day, Good Friday, Holi, Eid, Ambedkar Jayanti, Guru Nanak Jayanti and May Day.",
+        "Greetings for New Year's Eve, Valentine's Day and Ram Navami; the Republic Day parade starts at nine.",
+    ],
+)
+def test_named_days_holidays_and_festivals_are_not_people(text):
+    # The first pass (the default threshold) and the leak scan's stricter second pass (0.3) alike.
+    for threshold in (0.4, 0.3):
+        assert redact(text, entities=DEFAULT_REDACT_ENTITIES, score_threshold=threshold).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Doris Day called the office on Monday.", "Doris Day"),
+        ("Please ask Ms. Day to sign the form.", "Day"),
+        # A person of that surname in a text with holidays stays one, and lends "Day" to no holiday.
+        (f"Doris Day approved the list. {HOLIDAYS}", "Doris Day"),
+    ],
+)
+def test_a_surname_day_is_still_a_person(text, name):
+    found = [text[s.start : s.end] for s in detect(text, entities=["PERSON"], score_threshold=0.3)]
+    assert found == [name], found
