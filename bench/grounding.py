@@ -314,7 +314,7 @@ def ask_service(
     scores = ",".join(f"{s:.2f}" for s in details.get("retrieved_scores", [])[:3])
     detail = (
         f"{details.get('abstain_reason') or 'answered'}; cos {scores}; {len(details.get('prompt_chunk_ids', []))} "
-        f"passages; support {details.get('support')}"
+        f"passages; judged {details.get('judgement')}; support {details.get('support')}"
     )
     if final["abstained"] and streamed:
         detail += f"; model said {' '.join(''.join(streamed).split())[:200]!r}"

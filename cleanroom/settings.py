@@ -367,6 +367,13 @@ if LLM_URL and not LLM_URL_REGION:
 # decided by the model and the support check, which one cosine cannot do (answerable questions scored as low as 0.27,
 # unanswerable ones as high as 0.6). 0.30 dropped the only relevant passage of an answerable question.
 MIN_RELEVANCE = env_float("CLEANROOM_MIN_RELEVANCE", 0.2)
+# Before it answers, the model is asked whether its passages state the answer to this exact question (A) or not
+# (B); below this share of A (of A + B, from its next-token probabilities) the service abstains without generating.
+# A negative value skips the question. At or above ANSWER_JUDGE_TRUST, the support check accepts looser paraphrases
+# (numbers and polarity are checked as strictly). Both chosen on the tuning half of bench.grounding (README, "Answer
+# quality").
+ANSWER_JUDGE_FLOOR = env_float("CLEANROOM_ANSWER_JUDGE_FLOOR", 0.35)
+ANSWER_JUDGE_TRUST = env_float("CLEANROOM_ANSWER_JUDGE_TRUST", 0.5)
 MAX_TOP_K = 50
 
 # --- Logging --------------------------------------------------------------------------------------------------

@@ -13,15 +13,16 @@ import hashlib
 import importlib.util
 import json
 import logging
+import math
 import os
 import queue
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from django.conf import settings
 
@@ -198,6 +199,11 @@ class AnswerBackend(Protocol):
 
     def stream_chat(self, messages: list[dict[str, str]], sampling: Sampling) -> Iterator[str]: ...
 
+    def choice_probability(self, messages: list[dict[str, str]], choices: Choices) -> float | None:
+        """How likely the model's reply to `messages` starts with the first of two choices rather than the second,
+        read from its next-token distribution; None when this backend cannot tell."""
+        ...
+
     def warm_up(self) -> None:
         """Load what the first question would otherwise wait for."""
         ...
@@ -205,6 +211,16 @@ class AnswerBackend(Protocol):
 
 def backend_chat(backend: AnswerBackend, messages: list[dict[str, str]], sampling: Sampling) -> str:
     return "".join(backend.stream_chat(messages, sampling))
+
+
+# Two choices, each as the spellings its first token may take (("A", " A"), ("B", " B")).
+Choices = tuple[tuple[str, ...], tuple[str, ...]]
+
+
+def first_share(first: float, second: float) -> float | None:
+    """P(first) / (P(first) + P(second)): the model's choice, with the mass it puts on other first words ("The",
+    "Based") set aside; None when it puts (almost) none on either."""
+    return first / (first + second) if first + second > 1e-9 else None
 
 
 class LocalLlamaBackend:
@@ -260,6 +276,34 @@ class LocalLlamaBackend:
     def warm_up(self) -> None:
         with self._lock:
             self._load()
+
+    def choice_probability(self, messages: list[dict[str, str]], choices: Choices) -> float | None:
+        """One forward pass over the prompt, no text generated: the next-token logits after the assistant's turn
+        opens. llama.cpp keeps this prompt's KV cache, so an answer whose prompt shares its beginning (the passages
+        and the question) evaluates only the tokens after it."""
+        import numpy as np
+
+        def judge() -> float | None:
+            import llama_cpp
+
+            with self._lock:
+                llama = self._load()
+                # A one-token greedy completion evaluates the prompt through the same chat template and prefix cache
+                # as an answer; it stops before the sampled token is decoded, so the logits are still the prompt's.
+                llama.create_chat_completion(messages=messages, temperature=0.0, top_k=1, max_tokens=1, seed=0)
+                logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits(llama.ctx), shape=(llama.n_vocab(),))
+                weights = np.exp(logits.astype(np.float64) - float(logits.max()))
+                weights /= weights.sum()
+
+                def first_tokens(words: tuple[str, ...]) -> set[int]:
+                    # "A" and " A" may share a first token: each token counts once.
+                    return {ids[0] for word in words if (ids := llama.tokenize(word.encode(), add_bos=False))}
+
+                first = first_tokens(choices[0])
+                second = first_tokens(choices[1]) - first
+                return first_share(float(weights[list(first)].sum()), float(weights[list(second)].sum()))
+
+        return _run_niced(judge)
 
     def stream_chat(self, messages: list[dict[str, str]], sampling: Sampling) -> Iterator[str]:
         """Generate in a thread of its own at a lower CPU priority (LLM_NICE), handing the text over as it comes,
@@ -318,6 +362,30 @@ def _lower_thread_priority(steps: int) -> None:
         logger.warning("could not lower the answer thread's CPU priority")
 
 
+T = TypeVar("T")
+
+
+def _run_niced(work: Callable[[], T]) -> T:
+    """`work` in a short-lived thread at the answer threads' lower priority (see stream_chat), its result or its
+    exception handed back."""
+    result: list[T] = []
+    error: list[BaseException] = []
+
+    def run() -> None:
+        _lower_thread_priority(settings.LLM_NICE)
+        try:
+            result.append(work())
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread below
+            error.append(exc)
+
+    thread = threading.Thread(target=run, name="llm-judgement", daemon=True)
+    thread.start()
+    thread.join()
+    if error:
+        raise error[0]
+    return result[0]
+
+
 class RemoteOpenAIBackend:
     """Any OpenAI-compatible server (vLLM, llama.cpp server, Ollama) reached by URL, for deployments that outgrow
     one machine. The prompt leaves this process, so the operator must declare the region that server runs in."""
@@ -338,6 +406,45 @@ class RemoteOpenAIBackend:
         # A remote server cannot prove which weights it runs; the URL and model name are what can be recorded.
         return {"backend": "openai-compatible", "model": self.model_id, "model_id": self.model_id, "url": self.base_url}
 
+    def choice_probability(self, messages: list[dict[str, str]], choices: Choices) -> float | None:
+        """From the server's top log-probabilities of a one-token reply (OpenAI's `logprobs`); None when the server
+        does not give them, or does not answer: the judgement is then skipped, never a failure of the question."""
+        body = {
+            "model": self.model_id,
+            "messages": messages,
+            "temperature": 0.0,
+            "max_tokens": 1,
+            "logprobs": True,
+            "top_logprobs": 20,
+        }
+        try:
+            with self._post(body, stream=False) as response:
+                choice = (json.loads(response.read()).get("choices") or [{}])[0]
+            top = ((choice.get("logprobs") or {}).get("content") or [{}])[0].get("top_logprobs") or []
+        except (ModelUnavailable, json.JSONDecodeError, AttributeError, IndexError):
+            return None
+        chances: dict[str, float] = {}
+        for row in top:
+            token = str(row.get("token", ""))
+            chances[token] = chances.get(token, 0.0) + math.exp(float(row.get("logprob", -100.0)))
+        first = sum(chances.get(word, 0.0) for word in set(choices[0]))
+        second = sum(chances.get(word, 0.0) for word in set(choices[1]) - set(choices[0]))
+        return first_share(first, second) if top else None
+
+    def _post(self, body: dict[str, Any], *, stream: bool) -> Any:
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
+            f"{self.base_url}/chat/completions", data=json.dumps(body).encode(), headers=headers, method="POST"
+        )
+        try:
+            return urllib.request.urlopen(request, timeout=self.timeout)  # noqa: S310 - the scheme is checked in __init__
+        except urllib.error.HTTPError as exc:
+            raise ModelUnavailable(f"The answer server at {self.base_url} answered HTTP {exc.code}.") from exc
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise ModelUnavailable(f"The answer server at {self.base_url} cannot be reached: {exc}.") from exc
+
     def stream_chat(self, messages: list[dict[str, str]], sampling: Sampling) -> Iterator[str]:
         body = {
             "model": self.model_id,
@@ -348,18 +455,7 @@ class RemoteOpenAIBackend:
             "seed": sampling.seed,
             "max_tokens": sampling.max_tokens,
         }
-        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        request = urllib.request.Request(  # noqa: S310 - the scheme is checked in __init__
-            f"{self.base_url}/chat/completions", data=json.dumps(body).encode(), headers=headers, method="POST"
-        )
-        try:
-            response = urllib.request.urlopen(request, timeout=self.timeout)  # noqa: S310 - the scheme is checked in __init__
-        except urllib.error.HTTPError as exc:
-            raise ModelUnavailable(f"The answer server at {self.base_url} answered HTTP {exc.code}.") from exc
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise ModelUnavailable(f"The answer server at {self.base_url} cannot be reached: {exc}.") from exc
+        response = self._post(body, stream=True)
         with response:
             for raw in response:
                 line = raw.decode("utf-8", "replace").strip()

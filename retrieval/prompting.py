@@ -257,12 +257,32 @@ def build_messages(question: str, passages: list[Passage]) -> list[dict[str, str
             f", {_neutral_title(passage.chunk.section)}" if passage.chunk.section else ""
         )
         blocks.append(f"Passage {passage.number} (document: {source}):\n{passage.text}")
-    user = (
-        "Passages (quoted data):\n<<<\n" + "\n\n".join(blocks) + "\n>>>\n\n"
-        f"Question: {question.strip()}\n"
-        "Answer in full sentences from the passages only; end each sentence with the number of its passage, like [1]."
-    )
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+    user = "Passages (quoted data):\n<<<\n" + "\n\n".join(blocks) + f"\n>>>\n\nQuestion: {question.strip()}\n"
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user + ANSWER_INSTRUCTION}]
+
+
+ANSWER_INSTRUCTION = (
+    "Answer in full sentences from the passages only; end each sentence with the number of its passage, like [1]."
+)
+# A letter, not "yes or no": asked after a yes/no question ("Can I use a USB drive?"), the model's yes/no mixed its
+# answer to the question with its judgement of the passages (a "no" answer read as "no answer here").
+JUDGE_INSTRUCTION = (
+    "Before answering, which is true? A: the passages state the answer to this exact question. B: they do not (they "
+    "lack it, or are about a similar case, another group, another place or another time). Reply with the letter A or "
+    "B only."
+)
+# The reply's first token for each choice, as a tokenizer may write it.
+JUDGE_CHOICES = (("A", " A"), ("B", " B"))
+
+
+def build_judge_messages(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The answer prompt with its last instruction replaced by a question about the passages (A: they answer it, B:
+    they do not). Everything
+    before it is the same text, so llama.cpp's prefix cache carries the passages from the judgement to the answer."""
+    *before, user = messages
+    assert user["content"].endswith(ANSWER_INSTRUCTION)
+    asked = user["content"][: -len(ANSWER_INSTRUCTION)] + JUDGE_INSTRUCTION
+    return [*before, {"role": "user", "content": asked}]
 
 
 _ECHOED_HEADER = re.compile(r"\s*(?:Passage \d{1,2}\s*)?\(document: [^)\n]{0,300}\):?")
@@ -306,6 +326,10 @@ class SentenceSupport:
 # and every number or code in it must appear in a passage it relies on.
 MIN_COVERAGE = 0.6
 MIN_SIMILARITY = 0.7
+# The same, for an answer whose passages the model judged to answer the question (see `support_check`): what the
+# issue's held-out misses looked like (paraphrases at coverage 0.0 and 0.33 of a passage that did answer).
+TRUSTED_MIN_COVERAGE = 0.3
+TRUSTED_MIN_SIMILARITY = 0.5
 _MIN_CONTENT_WORDS = 2  # "Yes." or "According to the passages:" carry no claim to check
 
 
@@ -341,7 +365,12 @@ def _claim_words(sentence: str) -> set[str]:
 
 
 def support_check(
-    answer: str, passages: list[Passage], similarities: list[dict[int, float]] | None = None, *, question: str = ""
+    answer: str,
+    passages: list[Passage],
+    similarities: list[dict[int, float]] | None = None,
+    *,
+    question: str = "",
+    trusted: bool = False,
 ) -> list[SentenceSupport]:
     """Check each claim-bearing sentence of the answer against the passages it cites.
 
@@ -352,7 +381,20 @@ def support_check(
     similarity between answer sentence k (in the order of `answer_sentences`) and that passage's sentences (or
     pairs of neighbouring sentences); without it only words are compared. A sentence that cites no valid passage is
     checked against each and credited to the one that supports it best.
+
+    `trusted`: the model judged, before answering, that its passages state the answer to this exact question. Its
+    wording is then not held to the passages' words as closely (a paraphrase that shares a third of them, or is
+    close in meaning, passes), because the judgement already vouches for what the lexical check stands in for;
+    numbers, polarity and the question's own words are checked as strictly as ever.
     """
+    min_coverage, min_similarity = (
+        (TRUSTED_MIN_COVERAGE, TRUSTED_MIN_SIMILARITY)
+        if trusted
+        else (
+            MIN_COVERAGE,
+            MIN_SIMILARITY,
+        )
+    )
     by_number = {passage.number: passage for passage in passages}
     if not by_number:
         return [SentenceSupport(s, (), 0.0, -1.0, False) for s, _ in answer_sentences(answer)]
@@ -375,14 +417,14 @@ def support_check(
         similarity = max((row[1] for row in scored), default=-1.0)
         # A paraphrase (backed by similarity alone) shares few words by definition: its numbers need only be in one
         # sentence. A sentence that shares most of its words must hold them where those words are.
-        paraphrase = coverage < MIN_COVERAGE and similarity >= MIN_SIMILARITY
-        share = 0.0 if paraphrase else MIN_NUMBER_CONTEXT
+        paraphrase = coverage < min_coverage and similarity >= min_similarity
+        share = 0.0 if paraphrase or coverage < MIN_COVERAGE else MIN_NUMBER_CONTEXT
         numbers_present = _numbers_in_context(words, [by_number[n] for n in valid], share)
         supported = (
             # A short sentence ("Yes.", "The password is <PASSWORD>.") must use only the passages' words.
             (words <= union)
             if len(words) < _MIN_CONTENT_WORDS
-            else (numbers_present and (coverage >= MIN_COVERAGE or similarity >= MIN_SIMILARITY))
+            else (numbers_present and (coverage >= min_coverage or similarity >= min_similarity))
         )
         if supported and not _polarity_agrees(sentence, words, [by_number[n] for n in valid]):
             supported = False
@@ -390,7 +432,7 @@ def support_check(
         # passages, it pins a neighbouring fact on the question ("the Diwali bonus is ₹1,000 per night").
         # A paraphrase close in meaning to a passage sentence ("minimum length" for "at least … long") is exempt.
         unbacked = len((words & asked) - union) >= MAX_UNBACKED_QUESTION_WORDS
-        if supported and unbacked and similarity < MIN_SIMILARITY:
+        if supported and unbacked and similarity < min_similarity:
             supported = False
         results.append(SentenceSupport(sentence, valid, round(coverage, 3), round(similarity, 3), supported))
     return results

@@ -14,7 +14,7 @@ from cleanroom.routing import tenant_scope
 from ingestion.embeddings import embed
 from ingestion.models import Chunk
 from retrieval.llm import Sampling, answer_backend, backend_chat
-from retrieval.prompting import answer_clean
+from retrieval.prompting import JUDGE_CHOICES, answer_clean, build_judge_messages
 from retrieval.selectors import ScoredChunk
 from retrieval.services import prompt_build, replay_fingerprint
 
@@ -64,11 +64,18 @@ def answer_replay(*, event_id: int) -> ReplayResult:
     _, _, messages = prompt_build(question, embed([question], kind="query")[0], chunks)
     backend = answer_backend(details["model_backend"].get("model_id"))
     check_processing_allowed(tenant_policy(tenant=event.tenant), backend_region=backend.region, what="answer model")
-    text = answer_clean(backend_chat(backend, messages, Sampling(**details["sampling"])))
+    if details.get("abstain_reason") == "judged_unanswerable":
+        # The model was only asked whether its passages answer the question: the replay asks again.
+        judgement = backend.choice_probability(build_judge_messages(messages), JUDGE_CHOICES)
+        text = ""
+        identical = judgement is not None and round(judgement, 4) == details.get("judgement")
+    else:
+        text = answer_clean(backend_chat(backend, messages, Sampling(**details["sampling"])))
+        identical = replay_fingerprint(messages, text)["output_sha256"] == details["output_sha256"]
     fingerprint = replay_fingerprint(messages, text)
     result = ReplayResult(
         event_id=event_id,
-        identical=fingerprint["output_sha256"] == details["output_sha256"],
+        identical=identical,
         prompt_identical=fingerprint["prompt_sha256"] == details["prompt_sha256"],
         model_identical=backend.identity() == details["model_backend"],
         answer=text,

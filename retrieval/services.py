@@ -25,12 +25,14 @@ from cleanroom.tenants.models import Tenant
 from ingestion.embeddings import embed
 from retrieval.llm import AnswerBackend, Sampling, answer_backend, model_check
 from retrieval.prompting import (
+    JUDGE_CHOICES,
     NO_ANSWER,
     Passage,
     SentenceSupport,
     answer_clean,
     answer_sentences,
     best_snippet,
+    build_judge_messages,
     build_messages,
     chunk_sentences,
     cited_numbers,
@@ -90,6 +92,17 @@ class PreparedQuestion:
     backend: AnswerBackend | None
     sampling: Sampling
     timings: dict[str, float]
+    # The model's share of "A" when asked whether the passages answer this exact question (A) or not (B); None: not
+    # asked.
+    judgement: float | None = None
+
+    @property
+    def judged_unanswerable(self) -> bool:
+        return self.judgement is not None and self.judgement < settings.ANSWER_JUDGE_FLOOR
+
+    @property
+    def judged_answerable(self) -> bool:
+        return self.judgement is not None and self.judgement >= settings.ANSWER_JUDGE_TRUST
 
 
 def _cosine_rows(vectors: np.ndarray, target: np.ndarray) -> list[float]:
@@ -177,9 +190,11 @@ def _windows(sentences: tuple[str, ...]) -> list[str]:
     return list(sentences) + [f"{a} {b}" for a, b in zip(sentences, sentences[1:], strict=False)]
 
 
-def _answer_support(text: str, passages: list[Passage], question: str = "") -> list[SentenceSupport]:
+def _answer_support(
+    text: str, passages: list[Passage], question: str = "", *, trusted: bool = False
+) -> list[SentenceSupport]:
     """Words first; embeddings only for sentences the words alone do not back (paraphrases)."""
-    lexical = support_check(text, passages, question=question)
+    lexical = support_check(text, passages, question=question, trusted=trusted)
     if all(row.supported for row in lexical):
         return lexical
     sentences = [sentence for sentence, _ in answer_sentences(text)]
@@ -195,7 +210,7 @@ def _answer_support(text: str, passages: list[Passage], question: str = "") -> l
         {number: float(np.max(block @ vector)) if len(block) else -1.0 for number, block in per_passage.items()}
         for vector in answer_vectors
     ]
-    return support_check(text, passages, similarities, question=question)
+    return support_check(text, passages, similarities, question=question, trusted=trusted)
 
 
 def answer_finish(*, prepared: PreparedQuestion, user: User | None, text: str, completion_tokens: int = 0) -> Answer:
@@ -205,10 +220,12 @@ def answer_finish(*, prepared: PreparedQuestion, user: User | None, text: str, c
     reason = ""
     if not prepared.passages:
         reason = "no_relevant_passage"
+    elif prepared.judged_unanswerable:
+        reason = "judged_unanswerable"
     elif is_abstention(text):
         reason = "model_declined"
     else:
-        support = _answer_support(text, prepared.passages, prepared.question)
+        support = _answer_support(text, prepared.passages, prepared.question, trusted=prepared.judged_answerable)
         if not support or not all(row.supported for row in support):
             reason = "unsupported"
     if reason:
@@ -244,6 +261,8 @@ def answer_finish(*, prepared: PreparedQuestion, user: User | None, text: str, c
             "abstained": bool(reason),
             "abstain_reason": reason or None,
             "support": [[row.coverage, row.similarity, row.supported] for row in support],
+            "judgement": None if prepared.judgement is None else round(prepared.judgement, 4),
+            "judge_floor": settings.ANSWER_JUDGE_FLOOR,
             "model": identity.get("model"),
             "model_sha256": identity.get("model_sha256"),
             "model_backend": identity or None,
@@ -275,8 +294,11 @@ class Token:
 def answer_stream(*, prepared: PreparedQuestion, user: User | None) -> Iterator[Token | Answer]:
     """The model's tokens as they come, then the checked Answer (which may withdraw what was streamed)."""
     parts: list[str] = []
-    if prepared.backend is not None:
-        t = time.perf_counter()
+    t = time.perf_counter()
+    if prepared.backend is not None and settings.ANSWER_JUDGE_FLOOR >= 0:
+        prepared.judgement = prepared.backend.choice_probability(build_judge_messages(prepared.messages), JUDGE_CHOICES)
+        prepared.timings["judge_s"] = time.perf_counter() - t
+    if prepared.backend is not None and not prepared.judged_unanswerable:
         for delta in prepared.backend.stream_chat(prepared.messages, prepared.sampling):
             if not parts:
                 prepared.timings["first_token_s"] = time.perf_counter() - t

@@ -19,7 +19,8 @@ class LlamaServer:
 
         self.model_name = model_name
         self.requests: list[dict[str, Any]] = []
-        self._llama = Llama(model_path=str(model_path), n_ctx=2048, n_threads=2, seed=0, verbose=False)
+        # logits_all: OpenAI's `logprobs`, which the answer judgement asks for, needs every position's logits.
+        self._llama = Llama(model_path=str(model_path), n_ctx=2048, n_threads=2, seed=0, logits_all=True, verbose=False)
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -59,15 +60,17 @@ class LlamaServer:
                         max_tokens=body.get("max_tokens", 128),
                         seed=body.get("seed"),
                         stream=bool(body.get("stream")),
+                        logprobs=body.get("logprobs"),
+                        top_logprobs=body.get("top_logprobs"),
                     )
                     if not body.get("stream"):
-                        self._send(200, "application/json", json.dumps(result).encode())
+                        self._send(200, "application/json", json.dumps(result, default=float).encode())
                         return
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")
                     self.end_headers()
                     for part in result:
-                        self.wfile.write(f"data: {json.dumps(part)}\n\n".encode())
+                        self.wfile.write(f"data: {json.dumps(part, default=float)}\n\n".encode())
                         self.wfile.flush()
                     self.wfile.write(b"data: [DONE]\n\n")
 

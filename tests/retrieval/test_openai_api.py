@@ -191,8 +191,10 @@ class TestRemoteBackendInService:
         served = len(llama_server.requests)
         body = alice.client().post("/api/v1/query", {"question": QUESTION}, format="json").json()
         assert body["model"] == "remote-test-model" and body["citations"]
-        assert len(llama_server.requests) == served + 1
-        assert "economy" in llama_server.requests[-1]["body"]["messages"][1]["content"]
+        # The judgement (one token, with log-probabilities), then the answer, both from the remote server.
+        judged, answered = llama_server.requests[served:]
+        assert judged["body"]["max_tokens"] == 1 and judged["body"]["logprobs"] is True
+        assert "economy" in answered["body"]["messages"][1]["content"]
         details = AuditEvent.objects.filter(action="query.answered").latest("id").details
         assert details["model_region"] == "eu"
         assert details["model_backend"]["url"] == llama_server.url
