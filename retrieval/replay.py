@@ -70,6 +70,11 @@ def answer_replay(*, event_id: int) -> ReplayResult:
         text = ""
         identical = judgement is not None and round(judgement, 4) == details.get("judgement")
     else:
+        if details.get("judgement") is not None:
+            # The original answer was generated right after its judgement and reused that prompt's cached prefix;
+            # llama.cpp's arithmetic depends on how a prompt is split into batches, so the replay takes the same
+            # two steps to reproduce the same tokens.
+            backend.choice_probability(build_judge_messages(messages), JUDGE_CHOICES)
         text = answer_clean(backend_chat(backend, messages, Sampling(**details["sampling"])))
         identical = replay_fingerprint(messages, text)["output_sha256"] == details["output_sha256"]
     fingerprint = replay_fingerprint(messages, text)
