@@ -108,7 +108,11 @@ def setup_django(*, eager: bool = True) -> None:
     bootstrap()  # data dir, keys, the embedded PostgreSQL: settings only read the environment
 
     django.setup()
+    from django.core.management import call_command
+
     from cleanroom.celery import app
+
+    call_command("migrate", interactive=False, verbosity=0)  # a fresh data dir has no tables yet
 
     # Without --workers, the real task runs where it is sent: no broker or worker process to manage.
     app.conf.task_always_eager = eager
