@@ -105,6 +105,39 @@ def active_model() -> str:
     return str(settings.EMBEDDING_MODEL)
 
 
+# E5's cosine on MiniLM's scale: (E5 cosine, MiniLM cosine) at the same quantiles of both models' cosines over the
+# same pairs of texts (`python -m bench.embedding_scale` fits and prints it). The relevance floor, the support check
+# and the context's relative floor were calibrated on MiniLM, which spreads pairs over -0.2 .. 1; E5 puts nearly all
+# of them between 0.7 and 1, where those numbers would let every question and every answer sentence through.
+E5_SCALE: tuple[tuple[float, float], ...] = (
+    (0.0, -1.0),
+    (0.6499, -0.1678),
+    (0.6901, -0.0839),
+    (0.7231, -0.0388),
+    (0.7354, -0.0112),
+    (0.754, 0.0383),
+    (0.7774, 0.1072),
+    (0.8007, 0.1946),
+    (0.8226, 0.2903),
+    (0.8372, 0.3588),
+    (0.8692, 0.526),
+    (0.8827, 0.6091),
+    (0.9095, 0.7548),
+    (0.9144, 0.7934),
+    (0.9263, 0.8457),
+    (1.0, 1.0),
+)
+
+
+def similarity_scale(values: Any, model: str | None = None) -> Any:
+    """Cosine similarities of `model`'s vectors (a float or an array) on the scale the service's thresholds use."""
+    if (model or active_model()) != E5_SMALL:
+        return values
+    e5, minilm = zip(*E5_SCALE, strict=True)
+    scaled = np.interp(values, e5, minilm)
+    return float(scaled) if np.ndim(scaled) == 0 else scaled
+
+
 def embedding_window(model: str | None = None) -> int:
     """Tokens the model reads of one text, its special tokens (and E5's prefix) included; MiniLM cuts the rest."""
     if (model or active_model()) == E5_SMALL:

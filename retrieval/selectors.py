@@ -9,7 +9,7 @@ import numpy as np
 from django.db import connections, router, transaction
 
 from cleanroom.tenants.models import Tenant
-from ingestion.embeddings import embed
+from ingestion.embeddings import embed, similarity_scale
 from ingestion.index_embedder import index_embedder_check
 from ingestion.models import Chunk
 from retrieval.fusion import (
@@ -48,7 +48,7 @@ class ScoredChunk:
     title: str
     section: str
     text: str
-    score: float  # cosine similarity to the question, 1 = same direction (what relevance thresholds use)
+    score: float  # cosine similarity to the question on MiniLM's scale (similarity_scale): what thresholds use
     # What the results are ordered by: the fused score in (0, 1] for hybrid, BM25 for lexical, cosine for dense.
     rank_score: float = 0.0
     bm25: float | None = None  # None: the chunk shares no term with the question
@@ -317,7 +317,8 @@ def chunk_search(
         row = rows.get(chunk_id)
         if row is None:  # deleted between the two statements
             continue
-        similarity = round(row["similarity"], 4)
+        # On MiniLM's scale whichever model made the vectors: the relevance thresholds are MiniLM's.
+        similarity = round(similarity_scale(row["similarity"]), 4)
         results.append(
             ScoredChunk(
                 chunk_id=chunk_id,

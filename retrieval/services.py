@@ -22,7 +22,7 @@ from cleanroom.audit.services import audit_record
 from cleanroom.policies.selectors import TenantPolicy, tenant_policy
 from cleanroom.residency import check_processing_allowed
 from cleanroom.tenants.models import Tenant
-from ingestion.embeddings import embed
+from ingestion.embeddings import embed, similarity_scale
 from retrieval.llm import AnswerBackend, Sampling, answer_backend, model_check
 from retrieval.prompting import (
     JUDGE_CHOICES,
@@ -107,7 +107,8 @@ class PreparedQuestion:
 
 def _cosine_rows(vectors: np.ndarray, target: np.ndarray) -> list[float]:
     # The embedder's vectors are unit length, so a dot product is the cosine.
-    return [float(v) for v in vectors @ target] if len(vectors) else []
+    # On MiniLM's scale (similarity_scale): the context's and the support check's thresholds are MiniLM's.
+    return [float(v) for v in similarity_scale(vectors @ target)] if len(vectors) else []
 
 
 def _sha(text: str) -> str:
@@ -207,7 +208,10 @@ def _answer_support(
         per_passage[passage.number] = rest[offset : offset + len(group)]
         offset += len(group)
     similarities = [
-        {number: float(np.max(block @ vector)) if len(block) else -1.0 for number, block in per_passage.items()}
+        {
+            number: float(similarity_scale(np.max(block @ vector))) if len(block) else -1.0
+            for number, block in per_passage.items()
+        }
         for vector in answer_vectors
     ]
     return support_check(text, passages, similarities, question=question, trusted=trusted)

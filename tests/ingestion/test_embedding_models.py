@@ -19,6 +19,7 @@ from ingestion.embeddings import (
     embed,
     embedding_model_version,
     embedding_window,
+    similarity_scale,
     token_count,
 )
 from ingestion.erasure import erasure_execute
@@ -26,6 +27,7 @@ from ingestion.index_embedder import EmbedderMismatch, index_embedder
 from ingestion.models import Chunk, Document, IndexEmbedder
 from ingestion.pipeline import document_process, embedding_text
 from retrieval.selectors import chunk_search
+from retrieval.services import question_prepare
 from tests.conftest import ingest, upload
 
 pytestmark = pytest.mark.django_db
@@ -97,6 +99,28 @@ def test_a_hindi_question_finds_the_hindi_document_through_the_pipeline(alice, i
     assert leave.manifest["embedding_model"] == embedding_model_version(E5_SMALL)
     found = chunk_search(tenant=alice.tenant, query="कर्मचारियों को साल में कितनी छुट्टी मिलती है?", k=3, mode="dense")
     assert found[0].document_id == str(leave.pk)
+
+
+def test_e5_similarities_are_read_on_the_scale_the_thresholds_were_calibrated_on(alice, index_of, settings):
+    # E5 puts an unrelated pair near 0.8: read raw, every question would clear the relevance floor (0.2) and every
+    # answer sentence the support check's similarity (0.7). similarity_scale maps it onto MiniLM's scale.
+    index_of(E5_SMALL)
+    leave = "Permanent employees get twenty-one days of paid annual leave each calendar year."
+    raw = (
+        embed(["How many days of annual leave do employees get?", "What is the boiling point of mercury?"])
+        @ embed([leave], kind="passage")[0]
+    )
+    assert raw.min() > 0.7, raw
+    on_topic, off_topic = similarity_scale(raw)
+    assert on_topic >= settings.MIN_RELEVANCE > off_topic, (on_topic, off_topic)
+    assert similarity_scale(raw, model=MINILM) is raw and similarity_scale(0.5, model=MINILM) == 0.5
+    assert np.all(np.diff(similarity_scale(np.linspace(0, 1, 50))) > 0)  # order kept: ranking is unchanged
+    # Through the service: the off-topic question finds no relevant passage and costs no model call.
+    ingest(alice, "leave.txt", leave.encode())
+    prepared = question_prepare(tenant=alice.tenant, question="What is the boiling point of mercury?", top_k=3)
+    assert prepared.retrieved and not prepared.passages and prepared.backend is None
+    prepared = question_prepare(tenant=alice.tenant, question="How many days of annual leave do I get?", top_k=3)
+    assert prepared.passages
 
 
 def test_chunks_are_cut_to_the_window_of_the_configured_model(alice, charlie, index_of):
