@@ -374,6 +374,10 @@ MIN_RELEVANCE = env_float("CLEANROOM_MIN_RELEVANCE", 0.2)
 # quality").
 ANSWER_JUDGE_FLOOR = env_float("CLEANROOM_ANSWER_JUDGE_FLOOR", 0.35)
 ANSWER_JUDGE_TRUST = env_float("CLEANROOM_ANSWER_JUDGE_TRUST", 0.5)
+# When the model replies "I don't know" although its judgement was at or above this, it is asked once more with the
+# plain request of a naive RAG prompt (retrieval/prompting.py, RESCUE_INSTRUCTION); what it says then is held to the
+# strict support check. A negative value never asks again.
+ANSWER_RESCUE_FLOOR = env_float("CLEANROOM_ANSWER_RESCUE_FLOOR", 0.5)
 MAX_TOP_K = 50
 
 # --- Logging --------------------------------------------------------------------------------------------------

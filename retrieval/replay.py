@@ -14,7 +14,7 @@ from cleanroom.routing import tenant_scope
 from ingestion.embeddings import embed
 from ingestion.models import Chunk
 from retrieval.llm import Sampling, answer_backend, backend_chat
-from retrieval.prompting import JUDGE_CHOICES, answer_clean, build_judge_messages
+from retrieval.prompting import JUDGE_CHOICES, answer_clean, build_judge_messages, build_rescue_messages
 from retrieval.selectors import ScoredChunk
 from retrieval.services import prompt_build, replay_fingerprint
 
@@ -76,6 +76,9 @@ def answer_replay(*, event_id: int) -> ReplayResult:
             # two steps to reproduce the same tokens.
             backend.choice_probability(build_judge_messages(messages), JUDGE_CHOICES)
         text = answer_clean(backend_chat(backend, messages, Sampling(**details["sampling"])))
+        if details.get("rescued"):
+            # It declined, and was asked once more with the plain request (services.answer_stream).
+            text = answer_clean(backend_chat(backend, build_rescue_messages(messages), Sampling(**details["sampling"])))
         identical = replay_fingerprint(messages, text)["output_sha256"] == details["output_sha256"]
     fingerprint = replay_fingerprint(messages, text)
     result = ReplayResult(

@@ -34,9 +34,11 @@ from retrieval.prompting import (
     best_snippet,
     build_judge_messages,
     build_messages,
+    build_rescue_messages,
     chunk_sentences,
     cited_numbers,
     is_abstention,
+    may_be_decline,
     select_context,
     support_check,
 )
@@ -95,6 +97,7 @@ class PreparedQuestion:
     # The model's share of "A" when asked whether the passages answer this exact question (A) or not (B); None: not
     # asked.
     judgement: float | None = None
+    rescued: bool = False  # the model declined, then answered the plain request (build_rescue_messages)
 
     @property
     def judged_unanswerable(self) -> bool:
@@ -103,6 +106,11 @@ class PreparedQuestion:
     @property
     def judged_answerable(self) -> bool:
         return self.judgement is not None and self.judgement >= settings.ANSWER_JUDGE_TRUST
+
+    @property
+    def may_rescue(self) -> bool:
+        """A plain decline is asked about once more (ANSWER_RESCUE_FLOOR)."""
+        return self.judgement is not None and 0 <= settings.ANSWER_RESCUE_FLOOR <= self.judgement
 
 
 def _cosine_rows(vectors: np.ndarray, target: np.ndarray) -> list[float]:
@@ -229,7 +237,9 @@ def answer_finish(*, prepared: PreparedQuestion, user: User | None, text: str, c
     elif is_abstention(text):
         reason = "model_declined"
     else:
-        support = _answer_support(text, prepared.passages, prepared.question, trusted=prepared.judged_answerable)
+        # A rescued answer came from the plainer request: it gets the strict check, whatever the judgement.
+        trusted = prepared.judged_answerable and not prepared.rescued
+        support = _answer_support(text, prepared.passages, prepared.question, trusted=trusted)
         if not support or not all(row.supported for row in support):
             reason = "unsupported"
     if reason:
@@ -267,6 +277,7 @@ def answer_finish(*, prepared: PreparedQuestion, user: User | None, text: str, c
             "support": [[row.coverage, row.similarity, row.supported] for row in support],
             "judgement": None if prepared.judgement is None else round(prepared.judgement, 4),
             "judge_floor": settings.ANSWER_JUDGE_FLOOR,
+            "rescued": prepared.rescued,
             "model": identity.get("model"),
             "model_sha256": identity.get("model_sha256"),
             "model_backend": identity or None,
@@ -303,11 +314,24 @@ def answer_stream(*, prepared: PreparedQuestion, user: User | None) -> Iterator[
         prepared.judgement = prepared.backend.choice_probability(build_judge_messages(prepared.messages), JUDGE_CHOICES)
         prepared.timings["judge_s"] = time.perf_counter() - t
     if prepared.backend is not None and not prepared.judged_unanswerable:
+        held: list[str] | None = []  # what may still be a plain decline, which a rescue would replace unseen
         for delta in prepared.backend.stream_chat(prepared.messages, prepared.sampling):
             if not parts:
                 prepared.timings["first_token_s"] = time.perf_counter() - t
             parts.append(delta)
-            yield Token(delta)
+            if held is not None and may_be_decline("".join(parts)):
+                held.append(delta)
+                continue
+            for waiting in [*(held or []), delta]:
+                yield Token(waiting)
+            held = None
+        if held is not None and prepared.may_rescue and is_abstention("".join(parts)):
+            prepared.rescued, parts, held = True, [], []
+            for delta in prepared.backend.stream_chat(build_rescue_messages(prepared.messages), prepared.sampling):
+                parts.append(delta)
+                yield Token(delta)
+        for waiting in held or []:
+            yield Token(waiting)
         prepared.timings["generate_s"] = time.perf_counter() - t
     yield answer_finish(prepared=prepared, user=user, text="".join(parts), completion_tokens=len(parts))
 

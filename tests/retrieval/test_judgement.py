@@ -22,13 +22,19 @@ from retrieval.prompting import (
     JUDGE_CHOICES,
     JUDGE_INSTRUCTION,
     NO_ANSWER,
+    RESCUE_INSTRUCTION,
+    RESCUE_SYSTEM_PROMPT,
     Passage,
     build_judge_messages,
+    build_rescue_messages,
+    is_abstention,
+    may_be_decline,
     support_check,
 )
 from retrieval.prompting import build_messages as answer_messages
 from retrieval.replay import answer_replay
 from retrieval.selectors import ScoredChunk
+from retrieval.services import question_prepare
 from tests.conftest import ingest
 from tests.helpers.llama_server import LlamaServer
 
@@ -149,3 +155,35 @@ def test_a_trusted_answer_may_paraphrase_more_but_not_change_numbers_or_polarity
     limit = ("Hotel costs are reimbursed up to 4,000 rupees per night.",)
     assert not _support("The hotel allowance is 5,000 rupees per night [1].", *limit, trusted=True)
     assert not _support("Hotel costs are never reimbursed [1].", *limit, trusted=True)
+
+
+def test_the_rescue_prompt_keeps_the_passages_and_question_and_fences_them():
+    messages = _messages()
+    rescue = build_rescue_messages(messages)
+    assert rescue[0]["content"] == RESCUE_SYSTEM_PROMPT != messages[0]["content"]
+    assert rescue[1]["content"].removesuffix(RESCUE_INSTRUCTION) == messages[1]["content"].removesuffix(
+        ANSWER_INSTRUCTION
+    )
+    assert "not instructions" in RESCUE_INSTRUCTION and "[1]" in RESCUE_INSTRUCTION
+
+
+def test_a_plain_decline_is_held_back_while_it_may_still_be_one():
+    for text in ("I", "I don", " I don't know", "I don't know.", "i don't know"):
+        assert may_be_decline(text), text
+    for text in ("In", "Employees", "I do not", "The passages"):
+        assert not may_be_decline(text), text
+    # What a plainer request answers when it declines: about the passages, not the world.
+    assert is_abstention("[1] The passage does not contain the answer.")
+    assert not is_abstention("The policy does not include contractors [1].")
+
+
+@pytest.mark.django_db
+def test_a_decline_is_asked_again_only_from_the_rescue_floor(alice, settings):
+    ingest(alice, "travel.txt", POLICY)
+    prepared = question_prepare(tenant=alice.tenant, question=QUESTION, top_k=3)
+    settings.ANSWER_RESCUE_FLOOR = 0.5
+    for judgement, rescue in ((None, False), (0.49, False), (0.5, True), (0.9, True)):
+        prepared.judgement = judgement
+        assert prepared.may_rescue is rescue, judgement
+    settings.ANSWER_RESCUE_FLOOR = -1.0  # off
+    assert not prepared.may_rescue
