@@ -128,13 +128,14 @@ E5_SCALE: tuple[tuple[float, float], ...] = (
     (1.0, 1.0),
 )
 
+_E5_COSINES, _MINILM_COSINES = (np.array(side) for side in zip(*E5_SCALE, strict=True))
+
 
 def similarity_scale(values: Any, model: str | None = None) -> Any:
     """Cosine similarities of `model`'s vectors (a float or an array) on the scale the service's thresholds use."""
     if (model or active_model()) != E5_SMALL:
         return values
-    e5, minilm = zip(*E5_SCALE, strict=True)
-    scaled = np.interp(values, e5, minilm)
+    scaled = np.interp(values, _E5_COSINES, _MINILM_COSINES)
     return float(scaled) if np.ndim(scaled) == 0 else scaled
 
 

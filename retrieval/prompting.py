@@ -278,14 +278,18 @@ JUDGE_INSTRUCTION = (
 JUDGE_CHOICES = (("A", " A"), ("B", " B"))
 
 
+def _asking_instead(user: dict[str, str], instruction: str) -> dict[str, str]:
+    """The answer prompt's user message (passages, question) with `instruction` in place of ANSWER_INSTRUCTION."""
+    assert user["content"].endswith(ANSWER_INSTRUCTION)
+    return {"role": "user", "content": user["content"].removesuffix(ANSWER_INSTRUCTION) + instruction}
+
+
 def build_judge_messages(messages: list[dict[str, str]]) -> list[dict[str, str]]:
     """The answer prompt with its last instruction replaced by a question about the passages (A: they answer it, B:
     they do not). Everything
     before it is the same text, so llama.cpp's prefix cache carries the passages from the judgement to the answer."""
     *before, user = messages
-    assert user["content"].endswith(ANSWER_INSTRUCTION)
-    asked = user["content"][: -len(ANSWER_INSTRUCTION)] + JUDGE_INSTRUCTION
-    return [*before, {"role": "user", "content": asked}]
+    return [*before, _asking_instead(user, JUDGE_INSTRUCTION)]
 
 
 # Asked when the model declined ("I don't know") although it had judged that its passages state the answer: the
@@ -303,10 +307,8 @@ RESCUE_INSTRUCTION = (
 
 def build_rescue_messages(messages: list[dict[str, str]]) -> list[dict[str, str]]:
     """The answer prompt with the plain system prompt and request of RESCUE_*: same passages and question."""
-    system, user = messages
-    assert user["content"].endswith(ANSWER_INSTRUCTION)
-    asked = user["content"][: -len(ANSWER_INSTRUCTION)] + RESCUE_INSTRUCTION
-    return [{"role": "system", "content": RESCUE_SYSTEM_PROMPT}, {"role": "user", "content": asked}]
+    _, user = messages
+    return [{"role": "system", "content": RESCUE_SYSTEM_PROMPT}, _asking_instead(user, RESCUE_INSTRUCTION)]
 
 
 def may_be_decline(text: str) -> bool:

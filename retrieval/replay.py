@@ -75,10 +75,11 @@ def answer_replay(*, event_id: int) -> ReplayResult:
             # llama.cpp's arithmetic depends on how a prompt is split into batches, so the replay takes the same
             # two steps to reproduce the same tokens.
             backend.choice_probability(build_judge_messages(messages), JUDGE_CHOICES)
-        text = answer_clean(backend_chat(backend, messages, Sampling(**details["sampling"])))
+        sampling = Sampling(**details["sampling"])
+        text = answer_clean(backend_chat(backend, messages, sampling))
         if details.get("rescued"):
             # It declined, and was asked once more with the plain request (services.answer_stream).
-            text = answer_clean(backend_chat(backend, build_rescue_messages(messages), Sampling(**details["sampling"])))
+            text = answer_clean(backend_chat(backend, build_rescue_messages(messages), sampling))
         identical = replay_fingerprint(messages, text)["output_sha256"] == details["output_sha256"]
     fingerprint = replay_fingerprint(messages, text)
     result = ReplayResult(
